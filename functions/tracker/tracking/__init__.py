@@ -1,0 +1,1 @@
+"""Tracking of Amazon Bedrock async invocations: intake, sweeps, records and notifications."""

@@ -1,0 +1,59 @@
+"""The function's settings, read and validated once from the environment at cold start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigurationError(Exception):
+    """The environment the template sets is missing a variable or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    topic_arn: str
+    max_poll_interval_seconds: int
+    record_retention_days: int = 30
+    concurrency: int = 16
+    function_timeout_seconds: int = 60
+
+    @property
+    def fifo_topic(self) -> bool:
+        return self.topic_arn.endswith(".fifo")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            table_name=_required(env, "TABLE_NAME"),
+            topic_arn=_required(env, "TOPIC_ARN"),
+            max_poll_interval_seconds=_integer(env, "MAX_POLL_INTERVAL_SECONDS", None, minimum=0),
+            record_retention_days=_integer(env, "RECORD_RETENTION_DAYS", 30, minimum=1),
+            concurrency=_integer(env, "CONCURRENCY", 16, minimum=1),
+            function_timeout_seconds=_integer(env, "FUNCTION_TIMEOUT_SECONDS", 60, minimum=1),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required and is not set")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int | None, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        if default is None:
+            raise ConfigurationError(f"environment variable {name} is required and is not set")
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigurationError(f"environment variable {name} must be at least {minimum}, got {value}")
+    return value

@@ -1,0 +1,123 @@
+"""What went wrong, expressed as what the caller should do about it; every AWS error is classified here."""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+
+
+class TrackerError(Exception):
+    """Base of the project's errors. `kind` names the error in logs and metrics."""
+
+    kind = "error"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class GiveUp(TrackerError):
+    """This input will never succeed: report it and do not retry it."""
+
+    kind = "rejected"
+
+
+class MalformedMessage(GiveUp):
+    kind = "malformed_body"
+
+
+class InvalidArn(GiveUp):
+    kind = "invalid_arn"
+
+
+class OversizeContext(GiveUp):
+    kind = "oversize_context"
+
+
+class Rejected(GiveUp):
+    """An AWS service refused the request itself (validation, access denied)."""
+
+    kind = "rejected_by_service"
+
+
+class RetryLater(TrackerError):
+    """Transient: the same call may succeed later (throttling, 5xx, timeouts), once the SDK's retries are spent."""
+
+    kind = "transient"
+
+
+class Throttled(RetryLater):
+    kind = "throttled"
+
+
+class ServiceUnavailable(RetryLater):
+    kind = "service_error"
+
+
+class UnexpectedAnswer(RetryLater):
+    """A service answered with something we cannot trust; never acted upon, asked again later."""
+
+    kind = "unexpected_answer"
+
+
+class AlreadyDone(TrackerError):
+    """Nothing went wrong: a conditional write found the work already done by another run."""
+
+    kind = "already_done"
+
+
+_THROTTLING = {
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "KMSThrottlingException",
+    "SlowDown",
+}
+_SERVER = {
+    "InternalServerException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceUnavailableError",
+    "ServiceException",
+    "ModelNotReadyException",
+}
+_DONE = {"ConditionalCheckFailedException", "TransactionConflictException"}
+_TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
+
+
+def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per class of error reads best
+    """Turn an error from botocore into the project's own. Unknown 4xx codes are permanent, unknown 5xx are not."""
+    if isinstance(exc, TrackerError):
+        return exc
+    if isinstance(exc, _TIMEOUTS):
+        return ServiceUnavailable(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, ParamValidationError):
+        return Rejected(f"ParamValidationError: {exc}")
+    if isinstance(exc, BotoCoreError):  # no credentials, a bad endpoint: the deployment, not the input
+        return ServiceUnavailable(f"{type(exc).__name__}: {exc}")
+    if not isinstance(exc, ClientError):
+        raise TypeError(f"not an AWS error: {exc!r}") from exc
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    message = f"{exc.operation_name}: {code}: {error.get('Message', '')}".rstrip(": ")
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code in _DONE:
+        return AlreadyDone(message)
+    if code in _THROTTLING or status == 429:
+        return Throttled(message)
+    if code in _SERVER or status >= 500:
+        return ServiceUnavailable(message)
+    return Rejected(message)

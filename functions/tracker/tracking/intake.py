@@ -1,0 +1,74 @@
+"""Intake: a batch of SQS submissions, each tracked or reported alone in `batchItemFailures`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from .concurrency import map_concurrently
+from .errors import TrackerError
+from .submissions import parse_submission
+from .telemetry import SUBMISSIONS_RECEIVED, count, count_error, logger
+from .tracker import Outcome, Tracker
+
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """Powertools' SQS batch processor, with the records of a batch handled by a bounded thread pool."""
+
+    def __init__(self, workers: int) -> None:
+        # Returned, not raised: a batch that failed whole is reported message by message like any other.
+        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        self.workers = workers
+
+    def process(self) -> list[tuple[Any, ...]]:
+        return map_concurrently(self._process_record, self.records, workers=self.workers)
+
+
+def is_sqs_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        return False
+    return all(isinstance(record, dict) and record.get("eventSource") == "aws:sqs" for record in records)
+
+
+class Intake:
+    def __init__(self, tracker: Tracker, *, workers: int) -> None:
+        self.tracker = tracker
+        self.processor = ConcurrentBatchProcessor(workers)
+
+    def handle(self, event: dict[str, Any], *, deadline: datetime) -> PartialItemFailureResponse:
+        count(SUBMISSIONS_RECEIVED, len(event["Records"]))
+        handler: Callable[[SQSRecord], Outcome] = lambda record: self.submit(record, deadline=deadline)  # noqa: E731
+        return process_partial_response(event=event, record_handler=handler, processor=self.processor)
+
+    def submit(self, record: SQSRecord, *, deadline: datetime) -> Outcome:
+        """Track one message. Raising marks it failed: it comes back, and after maxReceiveCount rests in the DLQ."""
+        try:
+            submission = parse_submission(record.body)
+            outcome = self.tracker.check(submission.arn, deadline=deadline, context=submission.context)
+        except TrackerError as exc:
+            count_error(exc.kind)
+            logger.warning(
+                "submission not tracked",
+                extra={
+                    "messageId": record.message_id,
+                    "kind": exc.kind,
+                    "reason": exc.reason,
+                    "receiveCount": record.attributes.approximate_receive_count,
+                },
+            )
+            raise
+        except Exception:  # a bug: still one line naming the message, and the message is not lost
+            count_error("unexpected")
+            logger.exception("submission failed unexpectedly", extra={"messageId": record.message_id})
+            raise
+        logger.info(
+            "submission tracked",
+            extra={"messageId": record.message_id, "invocationArn": submission.arn.arn, "outcome": outcome.value},
+        )
+        return outcome

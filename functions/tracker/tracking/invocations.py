@@ -1,0 +1,148 @@
+"""An async invocation as Bedrock describes it, and the ARN that names it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import InvalidArn, UnexpectedAnswer
+
+ARN_PATTERN = re.compile(
+    r"^arn:aws(-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):async-invoke/(?P<id>[a-z0-9]{12})$"
+)
+IN_PROGRESS = "InProgress"
+COMPLETED = "Completed"
+FAILED = "Failed"
+ENDED = frozenset({COMPLETED, FAILED})
+STATUSES = frozenset({IN_PROGRESS, COMPLETED, FAILED})
+
+
+@dataclass(frozen=True)
+class InvocationArn:
+    arn: str
+    region: str
+    account: str
+    id: str
+
+    @classmethod
+    def parse(cls, value: str) -> InvocationArn:
+        match = ARN_PATTERN.match(value)
+        if match is None:
+            shown = value if len(value) <= 200 else value[:200] + "..."
+            raise InvalidArn(f"not a Bedrock async-invoke ARN: {shown!r}")
+        return cls(arn=value, region=match["region"], account=match["account"], id=match["id"])
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, the one form of time at the edges."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: every time inside the tracker is timezone-aware UTC")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The fields of GetAsyncInvoke, validated; times are aware UTC datetimes."""
+
+    invocation_arn: str
+    model_arn: str
+    status: str
+    submit_time: datetime
+    client_request_token: str | None = None
+    failure_message: str | None = None
+    last_modified_time: datetime | None = None
+    end_time: datetime | None = None
+    output_data_config: dict[str, Any] | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+    @property
+    def model_id(self) -> str:
+        """`amazon.nova-reel-v1:1` from `arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1`."""
+        return self.model_arn.rsplit("/", 1)[-1]
+
+    @classmethod
+    def from_answer(cls, requested_arn: str, answer: dict[str, Any]) -> Invocation:
+        """Build from a GetAsyncInvoke answer; anything we could not trust raises UnexpectedAnswer."""
+        arn = answer.get("invocationArn")
+        if arn != requested_arn:
+            raise UnexpectedAnswer(f"asked for {requested_arn} and was answered about {arn!r}")
+        status = answer.get("status")
+        if status not in STATUSES:
+            raise UnexpectedAnswer(f"unknown status {status!r} for {requested_arn}")
+        model_arn = answer.get("modelArn")
+        if not isinstance(model_arn, str) or not model_arn:
+            raise UnexpectedAnswer(f"no modelArn for {requested_arn}")
+        submit_time = _time(answer, "submitTime", required=True)
+        assert submit_time is not None
+        failure = answer.get("failureMessage")
+        output = answer.get("outputDataConfig")
+        if output is not None and not isinstance(output, dict):
+            raise UnexpectedAnswer(f"outputDataConfig is not an object for {requested_arn}")
+        token = answer.get("clientRequestToken")
+        return cls(
+            invocation_arn=arn,
+            model_arn=model_arn,
+            status=status,
+            submit_time=submit_time,
+            client_request_token=token if isinstance(token, str) else None,
+            failure_message=str(failure) if status == FAILED and failure is not None else None,
+            last_modified_time=_time(answer, "lastModifiedTime"),
+            end_time=_time(answer, "endTime"),
+            output_data_config=_plain(output) if output else None,
+        )
+
+    def fields(self) -> dict[str, Any]:
+        """The GetAsyncInvoke fields under their own names, times as ISO strings, absent ones left out."""
+        fields: dict[str, Any] = {
+            "invocationArn": self.invocation_arn,
+            "modelArn": self.model_arn,
+            "status": self.status,
+            "submitTime": iso(self.submit_time),
+        }
+        optional = {
+            "clientRequestToken": self.client_request_token,
+            "failureMessage": self.failure_message,
+            "lastModifiedTime": iso(self.last_modified_time) if self.last_modified_time else None,
+            "endTime": iso(self.end_time) if self.end_time else None,
+            "outputDataConfig": self.output_data_config,
+        }
+        fields.update({name: value for name, value in optional.items() if value is not None})
+        return fields
+
+
+def _time(answer: dict[str, Any], name: str, *, required: bool = False) -> datetime | None:
+    value = answer.get(name)
+    if value is None:
+        if required:
+            raise UnexpectedAnswer(f"no {name} in the answer about {answer.get('invocationArn')}")
+        return None
+    if isinstance(value, str):
+        try:
+            value = parse_iso(value)
+        except ValueError as exc:
+            raise UnexpectedAnswer(f"{name} is not a time: {value!r}") from exc
+    if not isinstance(value, datetime):
+        raise UnexpectedAnswer(f"{name} is not a time: {value!r}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-plain copy of a botocore structure (datetimes would not survive DynamoDB or JSON)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime):
+        return iso(value)
+    return value

@@ -1,0 +1,200 @@
+"""The record store: one DynamoDB item per invocation, changed only by conditional writes.
+
+A record's place in the sweep's work is two attributes, indexed by the table's `DueWork` index:
+`work` is `poll` while the invocation is in progress and `notify` while its ending awaits publication,
+`dueAt` (epoch seconds) is when that work is due. Both are removed once the notification is published,
+so the index holds exactly the work there is and a sweep never scans the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import AlreadyDone, classify
+from .invocations import IN_PROGRESS, Invocation, iso
+
+DUE_INDEX = "DueWork"
+POLL = "poll"
+NOTIFY = "notify"
+PENDING = "pending"
+PUBLISHED = "published"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What writing an observation did. `record` is the item after the write (or as found, if it had ended)."""
+
+    record: dict[str, Any]
+    ended_now: bool  # this write moved the record from in progress (or nothing) to an ending: notify it
+    created: bool
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class RecordStore:
+    def __init__(self, table_name: str, client: Any, *, retention: timedelta) -> None:
+        self.table_name = table_name
+        self._client = client
+        self._retention = retention
+
+    def observe(
+        self,
+        invocation: Invocation,
+        *,
+        now: datetime,
+        context: dict[str, Any] | None = None,
+        next_check_at: datetime,
+        lease_until: datetime,
+    ) -> Observation:
+        """Store what Bedrock said. Only a record still in progress (or none) changes, so an ending is recorded once.
+
+        An ending is written with its notification pending and leased to this run until `lease_until`.
+        """
+        values: dict[str, Any] = {}
+        assignments: dict[str, str] = {}
+
+        def assign(name: str, value: Any, expression: str | None = None) -> None:
+            values[name] = value
+            assignments[name] = expression or f":{name}"
+
+        for name, value in invocation.fields().items():
+            if name != "invocationArn":  # the key itself
+                assign(name, value)
+        assign("lastCheckedAt", iso(now))
+        assign("expiresAt", epoch(now + self._retention))
+        assign("firstSeenAt", iso(now), "if_not_exists(#firstSeenAt, :firstSeenAt)")
+        if context is not None:  # the first submission's context stays: a resubmission is harmless
+            assign("context", context, "if_not_exists(#context, :context)")
+        if invocation.ended:
+            assign("work", NOTIFY)
+            assign("dueAt", epoch(lease_until))
+            assign("notification", PENDING)
+        else:
+            assign("work", POLL)
+            assign("dueAt", epoch(next_check_at))
+        try:
+            answer = self._client.update_item(
+                TableName=self.table_name,
+                Key={"invocationArn": {"S": invocation.invocation_arn}},
+                UpdateExpression="SET " + ", ".join(f"#{name} = {expr}" for name, expr in assignments.items()),
+                ConditionExpression="attribute_not_exists(#invocationArn) OR #status = :inProgress",
+                ExpressionAttributeNames={f"#{name}": name for name in [*assignments, "invocationArn"]},
+                ExpressionAttributeValues=_values({**values, "inProgress": IN_PROGRESS}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            error = classify(exc)
+            if isinstance(error, AlreadyDone):  # it had already ended: another run owns that ending
+                return Observation(record=_item(exc.response.get("Item", {})), ended_now=False, created=False)
+            raise error from exc
+        except BotoCoreError as exc:
+            raise classify(exc) from exc
+        record = _item(answer["Attributes"])
+        return Observation(record=record, ended_now=invocation.ended, created=record["firstSeenAt"] == iso(now))
+
+    def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
+        """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
+        try:
+            answer = self._client.update_item(
+                TableName=self.table_name,
+                Key={"invocationArn": {"S": arn}},
+                UpdateExpression="SET #dueAt = :lease",
+                ConditionExpression="#work = :notify AND #dueAt <= :now",
+                ExpressionAttributeNames={"#work": "work", "#dueAt": "dueAt"},
+                ExpressionAttributeValues=_values({"lease": epoch(lease_until), "notify": NOTIFY, "now": epoch(now)}),
+                ReturnValues="ALL_NEW",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            error = classify(exc)
+            if isinstance(error, AlreadyDone):
+                return None
+            raise error from exc
+        return _item(answer["Attributes"])
+
+    def mark_published(self, arn: str, *, now: datetime, message_id: str) -> None:
+        """The notification went out: leave the index for good. Raises AlreadyDone if it was not pending."""
+        self._update(
+            arn,
+            "SET #notification = :published, #notifiedAt = :now, #notificationMessageId = :id "
+            "REMOVE #work, #dueAt, #lastPublishError",
+            "#notification = :pending",
+            {"published": PUBLISHED, "now": iso(now), "id": message_id, "pending": PENDING},
+        )
+
+    def release_notification(self, arn: str, *, now: datetime, reason: str) -> None:
+        """A publish failed: make the notification due again now, so that the next sweep retries it."""
+        self._update(
+            arn,
+            "SET #dueAt = :due, #lastPublishError = :reason ADD #publishFailures :one",
+            "#notification = :pending",
+            {"due": epoch(now), "reason": reason[:1000], "one": 1, "pending": PENDING},
+        )
+
+    def due(self, work: str, *, now: datetime, page_size: int = 500) -> Iterator[list[str]]:
+        """Pages of ARNs whose `work` is due, most overdue first; a Query on the index, never a Scan."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "#work = :work AND #dueAt <= :now",
+            "ExpressionAttributeNames": {"#work": "work", "#dueAt": "dueAt"},
+            "ExpressionAttributeValues": _values({"work": work, "now": epoch(now)}),
+            "Limit": page_size,
+        }
+        while True:
+            try:
+                page = self._client.query(**request)
+            except (ClientError, BotoCoreError) as exc:
+                raise classify(exc) from exc
+            arns = [item["invocationArn"]["S"] for item in page.get("Items", [])]
+            if arns:
+                yield arns
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get(self, arn: str) -> dict[str, Any] | None:
+        try:
+            answer = self._client.get_item(
+                TableName=self.table_name, Key={"invocationArn": {"S": arn}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise classify(exc) from exc
+        return _item(answer["Item"]) if "Item" in answer else None
+
+    def _update(self, arn: str, expression: str, condition: str, values: dict[str, Any]) -> None:
+        names = {
+            f"#{word[1:]}": word[1:]
+            for word in (expression + " " + condition).replace(",", " ").split()
+            if word.startswith("#")
+        }
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"invocationArn": {"S": arn}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_values(values),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise classify(exc) from exc
+
+
+def _values(values: dict[str, Any]) -> dict[str, Any]:
+    return {f":{name}": _serializer.serialize(value) for name, value in values.items()}
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}

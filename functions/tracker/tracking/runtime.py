@@ -1,0 +1,79 @@
+"""Wiring: the clients and objects one execution environment builds once and reuses for every event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+
+from .bedrock import BedrockReader, client_config
+from .config import Settings
+from .intake import Intake, is_sqs_batch
+from .notifier import Notifier
+from .records import RecordStore
+from .sweep import Sweep
+from .tracker import Clock, Tracker, utcnow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    tracker: Tracker
+    intake: Intake
+    sweep: Sweep
+    clock: Clock
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        session: boto3.session.Session | None = None,
+        bedrock_client: Any = None,
+        clock: Clock = utcnow,
+    ) -> Runtime:
+        """Clients come from `session` (endpoints from the SDK's own settings) unless given, as tests may."""
+        session = session or boto3.session.Session()
+        config = client_config(settings.concurrency)
+        records = RecordStore(
+            settings.table_name,
+            session.client("dynamodb", config=config),
+            retention=timedelta(days=settings.record_retention_days),
+        )
+        notifier = Notifier(settings.topic_arn, session.client("sns", config=config))
+        bedrock = BedrockReader(
+            (lambda _region: bedrock_client)
+            if bedrock_client is not None
+            else (lambda region: session.client("bedrock-runtime", region_name=region, config=config))
+        )
+        tracker = Tracker(
+            bedrock=bedrock,
+            records=records,
+            notifier=notifier,
+            max_poll_interval=timedelta(seconds=settings.max_poll_interval_seconds),
+            clock=clock,
+        )
+        return cls(
+            settings=settings,
+            tracker=tracker,
+            intake=Intake(tracker, workers=settings.concurrency),
+            sweep=Sweep(tracker, records, workers=settings.concurrency, clock=clock),
+            clock=clock,
+        )
+
+    def handle(self, event: Any, lambda_context: Any = None) -> dict[str, Any]:
+        deadline = self.deadline(lambda_context)
+        if is_sqs_batch(event):
+            return dict(self.intake.handle(event, deadline=deadline))
+        return self.sweep.run(deadline=deadline).as_dict()
+
+    def deadline(self, lambda_context: Any) -> datetime:
+        remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+        budget = (
+            timedelta(milliseconds=remaining())
+            if callable(remaining)
+            else timedelta(seconds=self.settings.function_timeout_seconds)
+        )
+        return self.clock() + budget

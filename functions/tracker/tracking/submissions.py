@@ -1,0 +1,73 @@
+"""What a producer sends on the intake queue: a JSON object or a bare ARN, parsed and checked."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+from .errors import InvalidArn, MalformedMessage, OversizeContext
+from .invocations import InvocationArn
+
+MAX_CONTEXT_BYTES = 4 * 1024
+# A valid submission is an ARN plus at most 4 KiB of context; anything far larger is refused before parsing.
+MAX_BODY_BYTES = 64 * 1024
+
+_serializer = TypeSerializer()
+
+
+@dataclass(frozen=True)
+class Submission:
+    arn: InvocationArn
+    context: dict[str, Any] | None = None
+
+
+def parse_submission(body: str | None) -> Submission:
+    """Parse one message body; raises MalformedMessage, InvalidArn or OversizeContext with a reason to act on."""
+    if body is None or not body.strip():
+        raise MalformedMessage("empty message body")
+    size = len(body.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise MalformedMessage(f"message body is {size} bytes, more than the {MAX_BODY_BYTES} a submission can need")
+    text = body.strip()
+    if not text.startswith("{"):
+        if text.startswith("arn:"):
+            return Submission(arn=InvocationArn.parse(text))
+        raise MalformedMessage("body is neither a JSON object nor an async-invoke ARN")
+    try:
+        # Decimal keeps numbers exact: the context is echoed unchanged and DynamoDB refuses floats.
+        document = json.loads(text, parse_float=Decimal)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedMessage(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise MalformedMessage("body is not a JSON object")
+    arn = document.get("invocationArn")
+    if arn is None:
+        raise MalformedMessage("body has no invocationArn")
+    if not isinstance(arn, str):
+        raise InvalidArn(f"invocationArn must be a string, got {type(arn).__name__}")
+    return Submission(arn=InvocationArn.parse(arn), context=_context(document.get("context")))
+
+
+def _context(context: Any) -> dict[str, Any] | None:
+    if context is None:
+        return None
+    if not isinstance(context, dict):
+        raise MalformedMessage(f"context must be a JSON object, got {_json_type(context)}")
+    size = len(json.dumps(context, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"))
+    if size > MAX_CONTEXT_BYTES:
+        raise OversizeContext(f"context is {size} bytes serialized, more than {MAX_CONTEXT_BYTES}")
+    try:
+        _serializer.serialize(context)
+    except (TypeError, ValueError, ArithmeticError) as exc:  # decimal signals are ArithmeticErrors
+        raise MalformedMessage(f"context cannot be stored: {exc}") from exc
+    return context
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", Decimal: "a number"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,121 @@
+"""The one operation intake and sweeps share: ask Bedrock, record the answer, notify an ending exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from .bedrock import BedrockReader
+from .errors import AlreadyDone, TrackerError
+from .invocations import COMPLETED, ENDED, InvocationArn
+from .notifier import Notifier
+from .polling import next_check_at
+from .records import RecordStore
+from .telemetry import (
+    INVOCATIONS_COMPLETED,
+    INVOCATIONS_FAILED,
+    INVOCATIONS_TRACKED,
+    NOTIFICATIONS_PUBLISHED,
+    count,
+    count_error,
+    logger,
+)
+
+Clock = Callable[[], datetime]
+
+# A lease outlives the run that holds it by this much, so a live run is never overtaken by a retry.
+LEASE_MARGIN = timedelta(seconds=30)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Outcome(StrEnum):
+    IN_PROGRESS = "in_progress"
+    NOTIFIED = "notified"
+    NOTIFICATION_PENDING = "notification_pending"  # ended, but the publish failed: a sweep retries it
+    ALREADY_ENDED = "already_ended"  # another run recorded this ending; it owns the notification
+    NOT_CLAIMED = "not_claimed"  # a pending notification held by another run, or already published
+
+
+@dataclass
+class Tracker:
+    bedrock: BedrockReader
+    records: RecordStore
+    notifier: Notifier
+    max_poll_interval: timedelta
+    clock: Clock = utcnow
+
+    def check(self, arn: InvocationArn, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
+        """Ask Bedrock about `arn` and record it; publish if this run recorded its ending.
+
+        Raises the project's errors: Rejected or RetryLater from Bedrock or DynamoDB. Once the record is
+        written the invocation is durably tracked, and a failed publish no longer raises.
+        """
+        invocation = self.bedrock.get(arn)
+        now = self.clock()
+        observation = self.records.observe(
+            invocation,
+            now=now,
+            context=context,
+            next_check_at=next_check_at(invocation, now=now, max_interval=self.max_poll_interval),
+            lease_until=deadline + LEASE_MARGIN,
+        )
+        if observation.created:
+            count(INVOCATIONS_TRACKED)
+        if not observation.ended_now:
+            return Outcome.ALREADY_ENDED if observation.record.get("status") in ENDED else Outcome.IN_PROGRESS
+        count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
+        logger.info("invocation ended", extra={"invocationArn": arn.arn, "status": invocation.status})
+        return self._publish(observation.record)
+
+    def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
+        """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
+        record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
+        if record is None:
+            return Outcome.NOT_CLAIMED
+        logger.info("retrying notification", extra={"invocationArn": arn, "status": record.get("status")})
+        return self._publish(record)
+
+    def _publish(self, record: dict[str, Any]) -> Outcome:
+        arn = record["invocationArn"]
+        try:
+            message_id = self.notifier.publish(record)
+        except TrackerError as exc:
+            count_error(f"publish_{exc.kind}")
+            logger.warning(
+                "notification not published; a sweep will retry it",
+                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
+            )
+            self._release(arn, exc.reason)
+            return Outcome.NOTIFICATION_PENDING
+        count(NOTIFICATIONS_PUBLISHED)
+        logger.info(
+            "notification published", extra={"invocationArn": arn, "messageId": message_id, "status": record["status"]}
+        )
+        try:
+            self.records.mark_published(arn, now=self.clock(), message_id=message_id)
+        except AlreadyDone:
+            logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
+        except TrackerError as exc:
+            # The one window we cannot close on a standard topic: published, but not recorded as such.
+            # The lease runs out and a sweep publishes again (FIFO topics drop it by deduplication id).
+            count_error(f"bookkeeping_{exc.kind}")
+            logger.error(
+                "published but not marked; the notification may be repeated once the lease ends",
+                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
+            )
+        return Outcome.NOTIFIED
+
+    def _release(self, arn: str, reason: str) -> None:
+        try:
+            self.records.release_notification(arn, now=self.clock(), reason=reason)
+        except TrackerError as exc:  # the lease runs out by itself; the retry only comes later
+            count_error(f"bookkeeping_{exc.kind}")
+            logger.warning(
+                "could not release the notification lease", extra={"invocationArn": arn, "reason": exc.reason}
+            )

@@ -1,0 +1,206 @@
+"""Drives a handler as Lambda does: an SQS event source mapping and an EventBridge Scheduler timer.
+
+The poller receives batches, builds Lambda's SQS event, calls the handler, deletes only the messages not
+named in `batchItemFailures` (none if the handler raised), and leaves the rest to come back after the
+visibility timeout until the queue's `maxReceiveCount` moves them to the dead-letter queue. The timer sends
+the template's schedule `Input` at the template's rate, both scaled by the stack's time factor.
+
+    python -m local_stack.lambda_driver   # with the function's environment set, as `make demo` does
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object that Powertools and the handler read."""
+
+    timeout: float
+    function_name: str = "tracker"
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout - (time.monotonic() - self.started)) * 1000))
+
+
+def sqs_event(messages: list[dict[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """Lambda's SQS event for messages as ReceiveMessage returned them (with AttributeNames=All)."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value["DataType"],
+                    }
+                    for name, value in message.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
+@dataclass
+class LambdaDriver:
+    handler: Handler
+    sqs: Any
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    timeout: float
+    schedule_period: float
+    schedule_input: dict[str, Any]
+    region: str = "us-east-1"
+    invocations: int = 0
+    errors: int = 0
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # one invocation at a time, as one execution environment runs
+        self._threads: list[threading.Thread] = []
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self._lock:
+            self.invocations += 1
+            try:
+                return self.handler(event, LambdaContext(timeout=self.timeout))
+            except Exception:
+                self.errors += 1
+                raise
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        """One receive and, if anything came, one handler invocation. Returns the number of messages."""
+        answer = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(self.batch_size, 10),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return 0
+        try:
+            response = self.invoke(sqs_event(messages, queue_arn=self.queue_arn, region=self.region))
+        except Exception:  # noqa: BLE001 - Lambda's behaviour: a failed invocation deletes nothing
+            return len(messages)
+        failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        return len(messages)
+
+    def sweep_once(self) -> Any:
+        return self.invoke(dict(self.schedule_input))
+
+    def start(self) -> LambdaDriver:
+        for target in (self._poll_loop, self._schedule_loop):
+            thread = threading.Thread(target=target, daemon=True, name=target.__name__)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # noqa: BLE001 - the event source mapping keeps polling
+                print(f"poller: {exc}")
+                self._stop.wait(0.5)
+
+    def _schedule_loop(self) -> None:
+        while not self._stop.wait(self.schedule_period):
+            try:
+                self.sweep_once()
+            except Exception as exc:  # noqa: BLE001 - the scheduler retries on its next tick
+                print(f"schedule: {exc}")
+
+
+def from_environment(handler: Handler, *, time_factor: float, queue_url: str, queue_arn: str) -> LambdaDriver:
+    """A driver with the template's settings (batch size, timeout, schedule), on the stack's clock."""
+    import boto3
+
+    from . import template
+
+    intake = template.intake_settings()
+    period, schedule_input = template.schedule()
+    return LambdaDriver(
+        handler=handler,
+        sqs=boto3.client("sqs"),
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        batch_size=intake["batch_size"],
+        timeout=template.function_settings()["timeout"],
+        schedule_period=period * time_factor,
+        schedule_input=schedule_input,
+    )
+
+
+def main() -> None:
+    """Run the function's code as Lambda would, from the environment the demo gives this process."""
+    import os
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "tracker"))
+    import app
+
+    driver = from_environment(
+        app.lambda_handler,
+        time_factor=float(os.environ["LOCAL_TIME_FACTOR"]),
+        queue_url=os.environ["LOCAL_QUEUE_URL"],
+        queue_arn=os.environ["LOCAL_QUEUE_ARN"],
+    ).start()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        driver.stop()
+
+
+if __name__ == "__main__":
+    main()

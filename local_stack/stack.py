@@ -1,0 +1,182 @@
+"""The local stack: moto's server for DynamoDB, SQS, SNS and S3, the Bedrock simulator, and the resources of
+template.yaml created on them, with the names and settings the deployed function would see."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from . import template
+from .bedrock_simulator import Simulator, SimulatorServer
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+@dataclass
+class Resources:
+    table_name: str
+    topic_arn: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    subscriber_queue_url: str
+    bucket: str
+
+
+@dataclass
+class LocalStack:
+    """Start with `start()`; `environment()` is what the function gets; `client(name)` talks to the stack."""
+
+    time_factor: float = 1.0
+    failure_rate: float = 0.0
+    seed: int | None = None
+    fifo: bool = False
+    moto_port: int = 0
+    simulator_port: int = 0
+    simulator: Simulator = field(init=False)
+    resources: Resources = field(init=False)
+
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.aws_endpoint = f"http://{host}:{port}"
+        self.simulator = Simulator(
+            account=ACCOUNT,
+            time_factor=self.time_factor,
+            failure_rate=self.failure_rate,
+            seed=self.seed,
+            s3=self.client("s3"),
+        )
+        self._simulator_server = SimulatorServer(self.simulator, port=self.simulator_port).start()
+        self.bedrock_endpoint = self._simulator_server.endpoint
+        self.resources = self._create_resources(suffix=secrets.token_hex(4))
+        return self
+
+    def stop(self) -> None:
+        self._simulator_server.stop()
+        self._moto.stop()
+
+    def environment(self) -> dict[str, str]:
+        """The function's environment: the template's variables, with the SDK's endpoint settings pointing here."""
+        settings = template.function_settings()
+        # The template's poll interval on the stack's clock, as the simulator's job durations are.
+        interval = int(settings["environment"]["MAX_POLL_INTERVAL_SECONDS"])
+        return {
+            **settings["environment"],
+            "MAX_POLL_INTERVAL_SECONDS": str(max(1, round(interval * self.time_factor)) if interval else 0),
+            **CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_endpoint,
+            "TABLE_NAME": self.resources.table_name,
+            "TOPIC_ARN": self.resources.topic_arn,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+    def client(self, service: str, region: str = REGION) -> Any:
+        endpoint = self.bedrock_endpoint if service == "bedrock-runtime" else self.aws_endpoint
+        return boto3.session.Session(
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=region,
+        ).client(service, endpoint_url=endpoint)
+
+    def _create_resources(self, suffix: str) -> Resources:
+        dynamodb, sqs, sns, s3 = (self.client(name) for name in ("dynamodb", "sqs", "sns", "s3"))
+        table_name = f"invocations-{suffix}"
+        dynamodb.create_table(**template.table_definition(table_name))
+        dynamodb.update_time_to_live(
+            TableName=table_name, TimeToLiveSpecification={"AttributeName": template.ttl_attribute(), "Enabled": True}
+        )
+
+        intake = template.intake_settings()
+        dlq_url = sqs.create_queue(QueueName=f"intake-dlq-{suffix}")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        # The template's visibility timeout, on the stack's clock: failures come back as they would on AWS.
+        visibility = max(1, round(intake["visibility_timeout"] * self.time_factor))
+        queue_url = sqs.create_queue(
+            QueueName=f"intake-{suffix}",
+            Attributes={
+                "VisibilityTimeout": str(visibility),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": intake["max_receive_count"]}
+                ),
+            },
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+        topic_attributes = {"FifoTopic": "true"} if self.fifo else {}
+        topic_name = f"notifications-{suffix}" + (".fifo" if self.fifo else "")
+        topic_arn = sns.create_topic(Name=topic_name, Attributes=topic_attributes)["TopicArn"]
+        subscriber_name = f"subscriber-{suffix}" + (".fifo" if self.fifo else "")
+        subscriber_url = sqs.create_queue(
+            QueueName=subscriber_name, Attributes={"FifoQueue": "true"} if self.fifo else {}
+        )["QueueUrl"]
+        subscriber_arn = sqs.get_queue_attributes(QueueUrl=subscriber_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=subscriber_arn)
+
+        bucket = f"outputs-{suffix}"
+        s3.create_bucket(Bucket=bucket)
+        return Resources(
+            table_name=table_name,
+            topic_arn=topic_arn,
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            dead_letter_queue_url=dlq_url,
+            subscriber_queue_url=subscriber_url,
+            bucket=bucket,
+        )
+
+    # -- what a person or a test looks at ------------------------------------------------------------
+
+    def notifications(self, *, wait: float = 0) -> list[dict[str, Any]]:
+        """Drain the subscriber queue: the SNS envelopes, with `message` parsed from their `Message`."""
+        sqs = self.client("sqs")
+        received: list[dict[str, Any]] = []
+        while True:
+            answer = sqs.receive_message(
+                QueueUrl=self.resources.subscriber_queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=int(wait) if not received else 0,
+            )
+            messages = answer.get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                envelope["message"] = json.loads(envelope["Message"])
+                received.append(envelope)
+                sqs.delete_message(QueueUrl=self.resources.subscriber_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def dead_letters(self) -> list[str]:
+        """Bodies resting in the intake dead-letter queue (received and left there)."""
+        sqs = self.client("sqs")
+        answer = sqs.receive_message(
+            QueueUrl=self.resources.dead_letter_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
+        return [message["Body"] for message in answer.get("Messages", [])]
+
+    def queue_depth(self, url: str) -> int:
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def apply_environment(env: dict[str, str]) -> None:
+    os.environ.update(env)

@@ -1,0 +1,103 @@
+"""Reads template.yaml, so that the local stack and the tests build the same resources the deployment does."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (`!Ref X` becomes `{"Ref": "X"}`)."""
+
+
+def _tag(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _tag)
+
+
+@cache
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return loaded
+
+
+def resource(logical_id: str) -> dict[str, Any]:
+    return dict(template()["Resources"][logical_id]["Properties"])
+
+
+def parameter_default(name: str) -> Any:
+    return template()["Parameters"][name]["Default"]
+
+
+def _resolve(value: Any) -> Any:
+    """Parameter references resolved to their defaults; anything else left as it is."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in template()["Parameters"]:
+        return parameter_default(value["Ref"])
+    return value
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments for the records table, exactly as the template defines it."""
+    properties = resource("InvocationTable")
+    return {
+        "TableName": table_name,
+        "BillingMode": properties["BillingMode"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"],
+    }
+
+
+def ttl_attribute() -> str:
+    return str(resource("InvocationTable")["TimeToLiveSpecification"]["AttributeName"])
+
+
+def intake_settings() -> dict[str, Any]:
+    """What Lambda's event source mapping and the intake queue are given by the template."""
+    queue = resource("IntakeQueue")
+    event = template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["Intake"]["Properties"]
+    return {
+        "visibility_timeout": int(queue["VisibilityTimeout"]),
+        "max_receive_count": int(_resolve(queue["RedrivePolicy"]["maxReceiveCount"])),
+        "batch_size": int(_resolve(event["BatchSize"])),
+        "batching_window": int(_resolve(event["MaximumBatchingWindowInSeconds"])),
+        "report_batch_item_failures": "ReportBatchItemFailures" in event.get("FunctionResponseTypes", []),
+    }
+
+
+def schedule() -> tuple[float, dict[str, Any]]:
+    """The sweep schedule's period in seconds and the `Input` it sends."""
+    event = template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["Sweep"]["Properties"]
+    expression = str(_resolve(event["ScheduleExpression"]))
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|second|seconds)\)", expression)
+    if match is None:
+        raise ValueError(f"the local stack runs rate() schedules only, not {expression!r}")
+    unit = {"second": 1, "minute": 60, "hour": 3600}[match[2].rstrip("s")]
+    return float(int(match[1]) * unit), json.loads(event["Input"])
+
+
+def function_settings() -> dict[str, Any]:
+    """Timeout and the environment the template gives the function, parameters at their defaults."""
+    globals_ = template()["Globals"]["Function"]
+    function = template()["Resources"]["TrackerFunction"]["Properties"]
+    env = {**globals_["Environment"]["Variables"], **function["Environment"]["Variables"]}
+    plain = {name: str(_resolve(value)) for name, value in env.items() if not isinstance(_resolve(value), dict)}
+    return {"timeout": int(function.get("Timeout", globals_["Timeout"])), "environment": plain}
