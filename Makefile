@@ -45,7 +45,7 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck template $(VENV)/.installed
+test: lint typecheck $(SAM_VENV)/.installed
 	SAM=$(abspath $(SAM)) $(BIN)/pytest -q
 
 build: $(SAM_VENV)/.installed

@@ -144,6 +144,7 @@ class Simulator:
     seed: int | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     s3: Any = None  # a boto3 S3 client; when set, endings write their output objects
+    default_output_uri: str = "s3://outputs/videos"  # for invocations put in place with add()
     jobs: dict[str, Job] = field(default_factory=dict)
     faults: dict[str, Fault] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
@@ -234,7 +235,7 @@ class Simulator:
 
     def get(self, region: str, arn: str) -> dict[str, Any]:
         self._apply_faults("GetAsyncInvoke")
-        match = ARN_PATTERN.match(arn)
+        match = ARN_PATTERN.fullmatch(arn)
         if match is None:
             raise validation(
                 f"1 validation error detected: Value '{arn}' at 'invocationArn' failed to satisfy constraint"
@@ -282,6 +283,46 @@ class Simulator:
         if offset + limit < len(jobs):
             answer["nextToken"] = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
         return answer
+
+    def add(
+        self,
+        arn: str,
+        *,
+        model_id: str = "amazon.nova-reel-v1:1",
+        seconds: float = 3600.0,
+        fails: bool = False,
+        output_uri: str | None = None,
+    ) -> str:
+        """Put an invocation with a known ARN in place, as if started earlier (tests and events/ use fixed ARNs)."""
+        match = ARN_PATTERN.fullmatch(arn)
+        if match is None:
+            raise ValueError(f"not an async-invoke ARN: {arn}")
+        with self._lock:
+            now = self.clock()
+            self.jobs[arn] = Job(
+                arn=arn,
+                model_id=model_id,
+                model_arn=f"arn:aws:bedrock:{match['region']}::foundation-model/{model_id}",
+                region=match["region"],
+                token=secrets.token_hex(16),
+                output_uri=(output_uri or self.default_output_uri).rstrip("/") + "/" + match["id"],
+                submit_time=now,
+                end_time=now + timedelta(seconds=seconds),
+                fails=fails,
+                failure_message=FAILURE_MESSAGES[0],
+                tags=[],
+            )
+        return arn
+
+    def end(self, arn: str, *, failed: bool = False, message: str | None = None) -> None:
+        """End an invocation now, Completed or Failed."""
+        with self._lock:
+            job = self.jobs[arn]
+            job.end_time = min(job.end_time, self.clock())
+            job.fails = failed
+            if message is not None:
+                job.failure_message = message
+            self._settle(job)
 
     # -- endings ----------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,28 @@ from .bedrock_simulator import Simulator, SimulatorServer
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+_serialize_writes = threading.Lock()
+
+
+def _make_item_writes_atomic() -> None:
+    """DynamoDB applies each conditional write atomically; moto's threaded server does not, so two
+    concurrent UpdateItem calls can both pass one condition. The stack serialises moto's item writes so
+    that the tracker's exactly-once guarantees are tested against DynamoDB's real semantics."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_serialised", False):
+            continue
+
+        def serialised(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _serialize_writes:
+                return _original(self, *args, **kwargs)
+
+        serialised._serialised = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, serialised)
 
 
 @dataclass
@@ -47,6 +70,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+        _make_item_writes_atomic()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -60,7 +84,7 @@ class LocalStack:
         )
         self._simulator_server = SimulatorServer(self.simulator, port=self.simulator_port).start()
         self.bedrock_endpoint = self._simulator_server.endpoint
-        self.resources = self._create_resources(suffix=secrets.token_hex(4))
+        self.new_resources()
         return self
 
     def stop(self) -> None:
@@ -93,6 +117,12 @@ class LocalStack:
             aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
             region_name=region,
         ).client(service, endpoint_url=endpoint)
+
+    def new_resources(self) -> Resources:
+        """A fresh table, queues and topic on the running servers (the tests take one set each)."""
+        self.resources = self._create_resources(suffix=secrets.token_hex(4))
+        self.simulator.default_output_uri = f"s3://{self.resources.bucket}/videos"
+        return self.resources
 
     def _create_resources(self, suffix: str) -> Resources:
         dynamodb, sqs, sns, s3 = (self.client(name) for name in ("dynamodb", "sqs", "sns", "s3"))

@@ -28,7 +28,7 @@ class InvocationArn:
 
     @classmethod
     def parse(cls, value: str) -> InvocationArn:
-        match = ARN_PATTERN.match(value)
+        match = ARN_PATTERN.fullmatch(value)  # not match(): "$" would let a trailing newline through
         if match is None:
             shown = value if len(value) <= 200 else value[:200] + "..."
             raise InvalidArn(f"not a Bedrock async-invoke ARN: {shown!r}")

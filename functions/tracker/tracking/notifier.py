@@ -46,7 +46,7 @@ def deduplication_id(arn: str, status: str) -> str:
 class Notifier:
     def __init__(self, topic_arn: str, client: Any) -> None:
         self.topic_arn = topic_arn
-        self._client = client
+        self.client = client
         self._fifo = topic_arn.endswith(".fifo")
 
     def publish(self, record: dict[str, Any]) -> str:
@@ -65,7 +65,7 @@ class Notifier:
             request["MessageGroupId"] = arn
             request["MessageDeduplicationId"] = deduplication_id(arn, status)
         try:
-            return str(self._client.publish(**request)["MessageId"])
+            return str(self.client.publish(**request)["MessageId"])
         except (ClientError, BotoCoreError) as exc:
             raise classify(exc) from exc
 

@@ -45,7 +45,7 @@ def epoch(moment: datetime) -> int:
 class RecordStore:
     def __init__(self, table_name: str, client: Any, *, retention: timedelta) -> None:
         self.table_name = table_name
-        self._client = client
+        self.client = client
         self._retention = retention
 
     def observe(
@@ -84,7 +84,7 @@ class RecordStore:
             assign("work", POLL)
             assign("dueAt", epoch(next_check_at))
         try:
-            answer = self._client.update_item(
+            answer = self.client.update_item(
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": invocation.invocation_arn}},
                 UpdateExpression="SET " + ", ".join(f"#{name} = {expr}" for name, expr in assignments.items()),
@@ -107,7 +107,7 @@ class RecordStore:
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
         try:
-            answer = self._client.update_item(
+            answer = self.client.update_item(
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": arn}},
                 UpdateExpression="SET #dueAt = :lease",
@@ -154,7 +154,7 @@ class RecordStore:
         }
         while True:
             try:
-                page = self._client.query(**request)
+                page = self.client.query(**request)
             except (ClientError, BotoCoreError) as exc:
                 raise classify(exc) from exc
             arns = [item["invocationArn"]["S"] for item in page.get("Items", [])]
@@ -166,7 +166,7 @@ class RecordStore:
 
     def get(self, arn: str) -> dict[str, Any] | None:
         try:
-            answer = self._client.get_item(
+            answer = self.client.get_item(
                 TableName=self.table_name, Key={"invocationArn": {"S": arn}}, ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
@@ -180,7 +180,7 @@ class RecordStore:
             if word.startswith("#")
         }
         try:
-            self._client.update_item(
+            self.client.update_item(
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": arn}},
                 UpdateExpression=expression,

@@ -1,0 +1,215 @@
+"""Intake, driven by the events/ files through app.lambda_handler, on moto's server and the Bedrock simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local_stack.lambda_driver import LambdaDriver
+from local_stack.stack import LocalStack, Resources
+from tests.conftest import Invoke, LogLines, arn, fail_calls, load_event, sqs_event
+
+
+def record_of(stack: LocalStack, resources: Resources, invocation_arn: str) -> dict[str, object] | None:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    item = stack.client("dynamodb").get_item(
+        TableName=resources.table_name, Key={"invocationArn": {"S": invocation_arn}}, ConsistentRead=True
+    )
+    if "Item" not in item:
+        return None
+    return {name: TypeDeserializer().deserialize(value) for name, value in item["Item"].items()}
+
+
+def test_good_batch_of_json_and_bare_arn_is_tracked_whole(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    # given the two invocations of events/sqs_good_batch.json, still running
+    stack.simulator.add(arn("goodjson0001"))
+    stack.simulator.add(arn("goodbare0002"))
+
+    # when the batch arrives
+    response = invoke(load_event("sqs_good_batch.json"))
+
+    # then no message fails and both are recorded in progress, the JSON one with its context
+    assert response == {"batchItemFailures": []}
+    first = record_of(stack, resources, arn("goodjson0001"))
+    second = record_of(stack, resources, arn("goodbare0002"))
+    assert first is not None
+    assert second is not None
+    assert first["status"] == "InProgress"
+    assert first["context"] == {"jobId": "video-42", "user": "ana"}
+    assert second["status"] == "InProgress"
+    assert "context" not in second
+    assert first["modelArn"] == "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1"
+    assert str(first["submitTime"]).endswith("Z")
+
+
+def test_each_kind_of_malformed_body_fails_alone_with_one_log_line_naming_it(
+    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+) -> None:
+    stack.simulator.add(arn("goodjson0001"))
+    event = load_event("sqs_mixed_batch.json")
+    good, *bad = event["Records"]
+
+    response = invoke(event)
+
+    failed = [item["itemIdentifier"] for item in response["batchItemFailures"]]
+    assert sorted(failed) == sorted(record["messageId"] for record in bad)
+    assert good["messageId"] not in failed
+    assert record_of(stack, resources, arn("goodjson0001")) is not None
+    kinds = {}
+    for record in bad:
+        lines = logs.where(message="submission not tracked", messageId=record["messageId"])
+        assert len(lines) == 1, record["body"][:80]
+        assert lines[0]["reason"]
+        kinds[record["messageId"]] = lines[0]["kind"]
+    assert sorted(kinds.values()) == sorted(
+        ["malformed_body", "malformed_body", "invalid_arn", "malformed_body", "oversize_context", "malformed_body"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "reason"),
+    [
+        ("this is not JSON", "malformed_body", "neither a JSON object nor an async-invoke ARN"),
+        ('{"invocationArn": ', "malformed_body", "not valid JSON"),
+        ('{"context": {}}', "malformed_body", "no invocationArn"),
+        ('{"invocationArn": "arn:aws:s3:::bucket"}', "invalid_arn", "not a Bedrock async-invoke ARN"),
+        (json.dumps({"invocationArn": arn("abcdefghij12"), "context": "text"}), "malformed_body", "context must be"),
+        (json.dumps({"invocationArn": arn("abcdefghij12"), "context": {"b": "x" * 4100}}), "oversize_context", "4096"),
+        (json.dumps({"invocationArn": arn("abcdefghij12"), "pad": "y" * 200_000}), "malformed_body", "bytes"),
+        ("", "malformed_body", "empty"),
+    ],
+)
+def test_malformed_body_is_reported_with_its_reason(
+    resources: Resources, invoke: Invoke, logs: LogLines, body: str, kind: str, reason: str
+) -> None:
+    response = invoke(sqs_event(body))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    (line,) = logs.where(messageId="message-0", message="submission not tracked")
+    assert line["kind"] == kind
+    assert reason in line["reason"]
+
+
+@pytest.mark.parametrize(
+    ("invocation_arn", "expected"),
+    [
+        (arn("unknown00001"), "ValidationException"),  # Bedrock has no such invocation
+        (arn("otheraccount", account="999999999999"), "AccessDeniedException"),
+    ],
+)
+def test_arn_that_bedrock_rejects_is_reported(
+    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines, invocation_arn: str, expected: str
+) -> None:
+    response = invoke(sqs_event(invocation_arn))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    (line,) = logs.where(messageId="message-0", message="submission not tracked")
+    assert line["kind"] == "rejected_by_service"
+    assert expected in line["reason"]
+    assert record_of(stack, resources, invocation_arn) is None
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "InternalServerException", "ServiceUnavailableException"])
+def test_throttling_and_5xx_never_lose_a_message(
+    stack: LocalStack, resources: Resources, driver: LambdaDriver, code: str
+) -> None:
+    from local_stack.bedrock_simulator import Fault
+
+    invocation = stack.simulator.add(arn("throttled001"))
+    stack.simulator.inject("GetAsyncInvoke", Fault(code=code, count=1000))
+    sqs = stack.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=resources.queue_url, Attributes={"VisibilityTimeout": "1"})
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=invocation)
+
+    # every attempt the SDK makes fails: the message is reported, not deleted
+    assert driver.poll_once(wait_seconds=0) == 1
+    assert stack.simulator.calls["GetAsyncInvoke"] == 4  # botocore's standard retries, then give up
+    assert record_of(stack, resources, invocation) is None
+    assert stack.queue_depth(resources.queue_url) == 1
+
+    # once Bedrock answers again, the same message comes back and is tracked
+    stack.simulator.clear_faults()
+    assert driver.poll_once(wait_seconds=3) == 1  # back after the queue's visibility timeout
+    assert record_of(stack, resources, invocation) is not None
+    assert stack.queue_depth(resources.queue_url) == 0
+
+
+def test_duplicate_submissions_make_one_record_and_one_notification(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    invocation = stack.simulator.add(arn("duplicate001"))
+    body = json.dumps({"invocationArn": invocation, "context": {"n": 1}})
+
+    assert invoke(sqs_event(body, body, invocation)) == {"batchItemFailures": []}
+    stack.simulator.end(invocation)
+    assert invoke(sqs_event(body, invocation)) == {"batchItemFailures": []}
+    invoke({})  # a sweep as well
+    assert invoke(sqs_event(body)) == {"batchItemFailures": []}
+
+    items = stack.client("dynamodb").scan(TableName=resources.table_name)["Items"]
+    assert [item["invocationArn"]["S"] for item in items] == [invocation]
+    notifications = stack.notifications()
+    assert [n["message"]["invocationArn"] for n in notifications] == [invocation]
+    assert notifications[0]["message"]["context"] == {"n": 1}
+
+
+def test_invocation_already_ended_at_submission_is_notified_once(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    invocation = stack.simulator.add(arn("endedbefore1"))
+    stack.simulator.end(invocation, failed=True, message="content filters")
+
+    assert invoke(sqs_event(invocation)) == {"batchItemFailures": []}
+    invoke({})
+    assert invoke(sqs_event(invocation)) == {"batchItemFailures": []}
+
+    (notification,) = stack.notifications()
+    assert notification["message"]["status"] == "Failed"
+    assert notification["message"]["failureMessage"] == "content filters"
+    record = record_of(stack, resources, invocation)
+    assert record is not None
+    assert record["notification"] == "published"
+    assert "work" not in record  # out of the sweep's index for good
+
+
+def test_arn_region_picks_the_endpoint_region(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
+    west = stack.simulator.add(arn("westregion01", region="us-west-2"))
+    east = stack.simulator.add(arn("eastregion01", region="us-east-1"))
+
+    assert invoke(sqs_event(west, east)) == {"batchItemFailures": []}
+
+    # the simulator reads the region from each request's SigV4 credential scope
+    assert stack.simulator.regions == {"us-west-2": 1, "us-east-1": 1}
+
+
+def test_context_is_stored_and_echoed_unchanged(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
+    invocation = stack.simulator.add(arn("withcontext1"))
+    context = {"jobId": "j-1", "ratio": 0.25, "count": 3, "nested": {"ok": True, "list": [1, "two", None]}, "u": "é✓"}
+    invoke(sqs_event(json.dumps({"invocationArn": invocation, "context": context})))
+
+    record = record_of(stack, resources, invocation)
+    assert record is not None
+    assert json.loads(json.dumps(record["context"], default=float)) == context
+    stack.simulator.end(invocation)
+    invoke({})
+    (notification,) = stack.notifications()
+    assert notification["message"]["context"] == context
+
+
+def test_message_is_kept_when_the_record_cannot_be_written(
+    stack: LocalStack, resources: Resources, app: object, invoke: Invoke, logs: LogLines
+) -> None:
+    invocation = stack.simulator.add(arn("dynamofails1"))
+    client = app.runtime.tracker.records.client  # type: ignore[attr-defined]
+    fail_calls(client, "UpdateItem", code="ProvisionedThroughputExceededException", times=1, status=400)
+
+    response = invoke(sqs_event(invocation))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    (line,) = logs.where(messageId="message-0", message="submission not tracked")
+    assert line["kind"] == "throttled"
+    assert record_of(stack, resources, invocation) is None

@@ -1,0 +1,212 @@
+"""Sweeps and notifications, through app.lambda_handler, on moto's server and the Bedrock simulator."""
+
+from __future__ import annotations
+
+import json
+import threading
+from types import ModuleType
+
+from local_stack.stack import LocalStack, Resources
+from tests.conftest import Invoke, LogLines, arn, fail_calls, load_event, sqs_event
+from tests.integration.test_intake import record_of
+from tracking.invocations import iso
+
+
+def test_empty_event_sweeps(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
+    invocation = stack.simulator.add(arn("sweptbyempty"))
+    invoke(sqs_event(invocation))
+    stack.simulator.end(invocation)
+
+    report = invoke({})
+
+    assert report["outcomes"] == {"notified": 1}
+    assert [n["message"]["invocationArn"] for n in stack.notifications()] == [invocation]
+
+
+def test_schedule_event_from_the_template_input_sweeps(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
+    from local_stack import template
+
+    _, schedule_input = template.schedule()
+    assert load_event("schedule.json") == schedule_input
+    running = stack.simulator.add(arn("stillrunning"))
+    invoke(sqs_event(running))
+
+    report = invoke(load_event("schedule.json"))
+
+    assert report["outcomes"] == {"in_progress": 1}
+    assert stack.notifications() == []
+
+
+def test_completed_notification_carries_the_get_async_invoke_fields(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    invocation = stack.simulator.add(arn("completed001"))
+    invoke(sqs_event(json.dumps({"invocationArn": invocation, "context": {"jobId": "42"}})))
+    stack.simulator.end(invocation)
+    answer = stack.client("bedrock-runtime").get_async_invoke(invocationArn=invocation)
+
+    invoke({})
+
+    (notification,) = stack.notifications()
+    message = notification["message"]
+    assert message["invocationArn"] == invocation
+    assert message["status"] == "Completed"
+    assert message["modelArn"] == answer["modelArn"]
+    assert message["clientRequestToken"] == answer["clientRequestToken"]
+    assert message["outputDataConfig"] == answer["outputDataConfig"]
+    assert message["context"] == {"jobId": "42"}
+    assert "failureMessage" not in message
+    for name in ("submitTime", "lastModifiedTime", "endTime"):
+        assert message[name] == iso(answer[name])  # ISO-8601 UTC, milliseconds, Z
+    assert notification["MessageAttributes"]["status"] == {"Type": "String", "Value": "Completed"}
+
+
+def test_failed_notification_carries_the_failure_message(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    invocation = stack.simulator.add(arn("failed000001"))
+    invoke(sqs_event(invocation))
+    stack.simulator.end(invocation, failed=True, message="The generated video was blocked by our content filters.")
+
+    invoke({})
+
+    (notification,) = stack.notifications()
+    assert notification["message"]["status"] == "Failed"
+    assert notification["message"]["failureMessage"] == "The generated video was blocked by our content filters."
+    assert notification["MessageAttributes"]["status"]["Value"] == "Failed"
+    assert "context" not in notification["message"]
+
+
+def test_subscriber_filter_policy_on_status_receives_only_failures(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    failures_url = sqs.create_queue(QueueName=f"failures-{resources.table_name}")["QueueUrl"]
+    failures_arn = sqs.get_queue_attributes(QueueUrl=failures_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=resources.topic_arn,
+        Protocol="sqs",
+        Endpoint=failures_arn,
+        Attributes={"FilterPolicy": json.dumps({"status": ["Failed"]})},
+    )
+    ok, bad = stack.simulator.add(arn("filterok0001")), stack.simulator.add(arn("filterbad001"))
+    invoke(sqs_event(ok, bad))
+    stack.simulator.end(ok)
+    stack.simulator.end(bad, failed=True)
+
+    invoke({})
+
+    received = sqs.receive_message(QueueUrl=failures_url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(json.loads(m["Body"])["Message"])["invocationArn"] for m in received] == [bad]
+    assert len(stack.notifications()) == 2
+
+
+def test_publish_that_failed_is_retried_by_the_next_sweep_once(
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, logs: LogLines
+) -> None:
+    invocation = stack.simulator.add(arn("publishfail1"))
+    invoke(sqs_event(invocation))
+    stack.simulator.end(invocation)
+    failures = fail_calls(app.runtime.tracker.notifier.client, "Publish", code="InternalError", times=1)
+
+    # the sweep that sees the ending cannot publish: the notification stays pending, due now
+    first = invoke({})
+    assert first["outcomes"] == {"notification_pending": 1}
+    assert failures == [1]
+    assert stack.notifications() == []
+    record = record_of(stack, resources, invocation)
+    assert record is not None
+    assert record["notification"] == "pending"
+    assert record["work"] == "notify"
+    assert record["publishFailures"] == 1
+    assert "InternalError" in str(record["lastPublishError"])
+
+    # the next sweep publishes it, and the one after has nothing left to do
+    assert invoke({})["outcomes"] == {"notified": 1}
+    assert invoke({})["outcomes"] == {}
+    (notification,) = stack.notifications()
+    assert notification["message"]["invocationArn"] == invocation
+    record = record_of(stack, resources, invocation)
+    assert record is not None
+    assert record["notification"] == "published"
+    assert record["notificationMessageId"] == notification["MessageId"]
+    assert logs.where(message="notification not published; a sweep will retry it", invocationArn=invocation)
+
+
+def test_publish_failure_at_intake_still_tracks_the_message(
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke
+) -> None:
+    invocation = stack.simulator.add(arn("intakepubfl1"))
+    stack.simulator.end(invocation)
+    fail_calls(app.runtime.tracker.notifier.client, "Publish", code="ThrottlingException", times=1, status=400)
+
+    # the record is durable, so the message is done; the notification waits for the sweep
+    assert invoke(sqs_event(invocation)) == {"batchItemFailures": []}
+    assert stack.notifications() == []
+    assert invoke({})["outcomes"] == {"notified": 1}
+    assert len(stack.notifications()) == 1
+
+
+def test_two_sweeps_at_once_notify_each_ending_once(
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke
+) -> None:
+    from tracking.config import Settings
+    from tracking.runtime import Runtime
+
+    invocations = [stack.simulator.add(arn(f"concurrent{i:02d}")) for i in range(30)]
+    for start in range(0, 30, 10):
+        assert invoke(sqs_event(*invocations[start : start + 10])) == {"batchItemFailures": []}
+    for invocation in invocations:
+        stack.simulator.end(invocation, failed=invocation.endswith("7"))
+    # two execution environments, each with its own clients, as two concurrent Lambda invocations have
+    runtimes = [Runtime.build(Settings.from_env()) for _ in range(3)]
+    barrier = threading.Barrier(len(runtimes))
+    reports: list[dict[str, object]] = []
+
+    def sweep(runtime: Runtime) -> None:
+        barrier.wait()
+        reports.append(runtime.handle({}))
+
+    threads = [threading.Thread(target=sweep, args=(runtime,)) for runtime in runtimes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    notifications = stack.notifications(wait=1)
+    assert sorted(n["message"]["invocationArn"] for n in notifications) == sorted(invocations)
+    assert sum(report["outcomes"].get("notified", 0) for report in reports) == 30  # type: ignore[attr-defined]
+
+
+def test_sweep_leaves_in_progress_invocations_due_and_checks_only_the_index(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    running = [stack.simulator.add(arn(f"inprogress{i:02d}")) for i in range(3)]
+    invoke(sqs_event(*running))
+    calls_before = stack.simulator.calls["GetAsyncInvoke"]
+
+    report = invoke({})
+
+    assert report["outcomes"] == {"in_progress": 3}
+    assert stack.simulator.calls["GetAsyncInvoke"] == calls_before + 3
+    record = record_of(stack, resources, running[0])
+    assert record is not None
+    assert record["work"] == "poll"
+
+
+def test_sweep_reports_a_bedrock_error_and_keeps_the_invocation_due(
+    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+) -> None:
+    from local_stack.bedrock_simulator import Fault
+
+    invocation = stack.simulator.add(arn("sweepthrott1"))
+    invoke(sqs_event(invocation))
+    stack.simulator.end(invocation)
+    stack.simulator.inject("GetAsyncInvoke", Fault(code="ThrottlingException", count=4))
+
+    assert invoke({})["errors"] == {"throttled": 1}
+    assert logs.where(message="sweep could not check invocation", invocationArn=invocation)
+    assert invoke({})["outcomes"] == {"notified": 1}
+    assert len(stack.notifications()) == 1

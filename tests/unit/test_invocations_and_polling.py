@@ -1,0 +1,106 @@
+"""GetAsyncInvoke answers turned into invocations, and when an invocation is next due."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from tracking.errors import UnexpectedAnswer
+from tracking.invocations import Invocation, iso
+from tracking.polling import next_check_at
+
+ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12"
+SUBMIT = datetime(2026, 11, 26, 12, 0, 0, 123000, tzinfo=UTC)
+
+
+def answer(**changes: Any) -> dict[str, Any]:
+    base = {
+        "invocationArn": ARN,
+        "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1",
+        "clientRequestToken": "token",
+        "status": "InProgress",
+        "submitTime": SUBMIT,
+        "lastModifiedTime": SUBMIT,
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/abcdefghij12"}},
+    }
+    base.update(changes)
+    return {name: value for name, value in base.items() if value is not None}
+
+
+def test_answer_becomes_fields_with_iso_utc_times() -> None:
+    invocation = Invocation.from_answer(ARN, answer(submitTime=SUBMIT.astimezone(timezone(timedelta(hours=2)))))
+    fields = invocation.fields()
+    assert fields["submitTime"] == "2026-11-26T12:00:00.123Z"
+    assert "endTime" not in fields
+    assert "failureMessage" not in fields
+    assert invocation.model_id == "amazon.nova-reel-v1:1"
+    assert not invocation.ended
+
+
+def test_failure_message_is_kept_only_for_failed_invocations() -> None:
+    failed = Invocation.from_answer(ARN, answer(status="Failed", failureMessage="blocked", endTime=SUBMIT))
+    assert failed.fields()["failureMessage"] == "blocked"
+    completed = Invocation.from_answer(ARN, answer(status="Completed", failureMessage="stray", endTime=SUBMIT))
+    assert "failureMessage" not in completed.fields()
+
+
+def test_naive_and_string_times_are_read_as_utc() -> None:
+    invocation = Invocation.from_answer(
+        ARN, answer(submitTime="2026-11-26T12:00:00Z", endTime=datetime(2026, 11, 26, 13))
+    )
+    assert invocation.submit_time == datetime(2026, 11, 26, 12, tzinfo=UTC)
+    assert invocation.end_time == datetime(2026, 11, 26, 13, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"status": "Cancelled"}, "unknown status"),
+        ({"status": None}, "unknown status"),
+        ({"invocationArn": ARN.replace("abcdefghij12", "zzzzzzzzzzzz")}, "answered about"),
+        ({"modelArn": None}, "no modelArn"),
+        ({"submitTime": None}, "no submitTime"),
+        ({"submitTime": "yesterday"}, "not a time"),
+        ({"endTime": 12}, "not a time"),
+        ({"outputDataConfig": "s3://b"}, "not an object"),
+    ],
+)
+def test_answers_we_cannot_trust_are_refused(changes: dict[str, Any], reason: str) -> None:
+    with pytest.raises(UnexpectedAnswer, match=reason):
+        Invocation.from_answer(ARN, answer(**changes))
+
+
+def test_iso_refuses_naive_datetimes() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        iso(datetime(2026, 1, 1))
+
+
+def invocation(model: str = "amazon.nova-reel-v1:1") -> Invocation:
+    return Invocation.from_answer(ARN, answer(modelArn=f"arn:aws:bedrock:us-east-1::foundation-model/{model}"))
+
+
+def test_zero_interval_means_every_sweep() -> None:
+    now = SUBMIT + timedelta(seconds=5)
+    assert next_check_at(invocation(), now=now, max_interval=timedelta(0)) == now
+
+
+def test_a_new_video_is_first_asked_about_when_it_could_have_ended() -> None:
+    now = SUBMIT + timedelta(seconds=5)
+    due = next_check_at(invocation(), now=now, max_interval=timedelta(minutes=5))
+    assert due == SUBMIT + timedelta(seconds=75)
+
+
+def test_never_later_than_the_max_interval() -> None:
+    now = SUBMIT + timedelta(hours=5)
+    due = next_check_at(invocation(), now=now, max_interval=timedelta(seconds=120))
+    assert due == now + timedelta(seconds=120)
+    early = next_check_at(invocation(), now=SUBMIT, max_interval=timedelta(seconds=30))
+    assert early == SUBMIT + timedelta(seconds=30)
+
+
+def test_unknown_models_are_asked_about_at_once() -> None:
+    now = SUBMIT + timedelta(seconds=1)
+    due = next_check_at(invocation("some.new-model-v9:0"), now=now, max_interval=timedelta(minutes=5))
+    assert due == now + timedelta(seconds=1) * 0.1
