@@ -4,12 +4,13 @@ SHELL := /bin/bash
 PYTHON ?= $(shell PYENV_VERSION=3.13.0 python3 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
 VENV := .venv
 SAM_VENV := .venv-sam
+CLI_VENV := .venv-cli
 BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test lint typecheck template unit build demo bench clean
+.PHONY: dev test lint format typecheck template unit build demo stack clean
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed
 
@@ -24,6 +25,12 @@ $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	touch $@
+
+# The AWS CLI, for the test that drives the local stack as a user would; it pins botocore, so on its own too.
+$(CLI_VENV)/.installed:
+	$(PYTHON) -m venv $(CLI_VENV)
+	$(CLI_VENV)/bin/pip install --quiet awscli
 	touch $@
 
 lint: $(VENV)/.installed
@@ -45,11 +52,17 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck $(SAM_VENV)/.installed
-	SAM=$(abspath $(SAM)) $(BIN)/pytest -q
+test: lint typecheck $(SAM_VENV)/.installed $(CLI_VENV)/.installed
+	SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws $(BIN)/pytest -q
+
+demo: $(VENV)/.installed
+	PYTHONPATH=. $(BIN)/python -m local_stack.demo $(ARGS)
+
+stack: $(VENV)/.installed
+	PYTHONPATH=. $(BIN)/python -m local_stack.serve $(ARGS)
 
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template template.yaml
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CLI_VENV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache

@@ -7,8 +7,11 @@ import json
 import logging
 import os
 import secrets
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -194,12 +197,28 @@ class LocalStack:
                 sqs.delete_message(QueueUrl=self.resources.subscriber_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def dead_letters(self) -> list[str]:
-        """Bodies resting in the intake dead-letter queue (received and left there)."""
+        """Bodies resting in the intake dead-letter queue. They are read, then made visible again: left there."""
         sqs = self.client("sqs")
-        answer = sqs.receive_message(
-            QueueUrl=self.resources.dead_letter_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
-        )
-        return [message["Body"] for message in answer.get("Messages", [])]
+        url = self.resources.dead_letter_queue_url
+        seen: dict[str, dict[str, Any]] = {}
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
+                "Messages", []
+            )
+            fresh = [m for m in messages if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update((m["MessageId"], m) for m in fresh)
+        handles = [m["ReceiptHandle"] for m in seen.values()]
+        for start in range(0, len(handles), 10):
+            sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for i, handle in enumerate(handles[start : start + 10])
+                ],
+            )
+        return [m["Body"] for m in seen.values()]
 
     def queue_depth(self, url: str) -> int:
         attributes = self.client("sqs").get_queue_attributes(
@@ -208,5 +227,20 @@ class LocalStack:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def apply_environment(env: dict[str, str]) -> None:
-    os.environ.update(env)
+def start_function(stack: LocalStack, log: Path) -> subprocess.Popen[bytes]:
+    """The function in a process of its own, as Lambda runs it, fed by the event source mapping and the schedule
+    (local_stack.lambda_driver), its logs written to `log`."""
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        **stack.environment(),
+        "LOCAL_TIME_FACTOR": str(stack.time_factor),
+        "LOCAL_QUEUE_URL": stack.resources.queue_url,
+        "LOCAL_QUEUE_ARN": stack.resources.queue_arn,
+        "PYTHONPATH": str(root),
+    }
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "local_stack.lambda_driver"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )

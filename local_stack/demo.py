@@ -1,0 +1,240 @@
+"""`make demo`: the whole product on this machine, no AWS account, watched as it runs.
+
+Starts the local stack (moto's server and the Bedrock simulator, the template's resources), runs the
+function as Lambda would in a process of its own, starts async invocations on the simulator, submits them
+on the intake queue with one malformed message, and shows submitted / in progress / completed / failed /
+notified until every invocation is accounted for. Exits 0 when each ended invocation was notified exactly
+once and the malformed message rests in the dead-letter queue; non-zero otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .bedrock_simulator import Fault
+from .stack import LocalStack, start_function
+
+ROOT = Path(__file__).resolve().parent.parent
+MALFORMED = '{"invocationArn": "not-an-arn", "context": {"note": "this one is meant to fail"}}'
+# A mix like a real account's: short and long Nova Reel videos, Luma Ray, TwelveLabs embeddings.
+WORKLOAD: list[tuple[str, dict[str, Any]]] = [
+    ("amazon.nova-reel-v1:1", {"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": "a lighthouse at dawn"}}),
+    (
+        "amazon.nova-reel-v1:1",
+        {
+            "taskType": "MULTI_SHOT_AUTOMATED",
+            "multiShotAutomatedParams": {"text": "a day at the harbour"},
+            "videoGenerationConfig": {"durationSeconds": 30},
+        },
+    ),
+    ("luma.ray-v2:0", {"prompt": "waves on a beach", "duration": "5s"}),
+    ("twelvelabs.marengo-embed-2-7-v1:0", {"inputType": "video", "mediaSource": {"s3Location": {"uri": "s3://in/v"}}}),
+    (
+        "amazon.nova-reel-v1:1",
+        {
+            "taskType": "MULTI_SHOT_AUTOMATED",
+            "multiShotAutomatedParams": {"text": "a city at night"},
+            "videoGenerationConfig": {"durationSeconds": 60},
+        },
+    ),
+]
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.stack = LocalStack(time_factor=args.time_factor, failure_rate=args.failure_rate, seed=args.seed)
+        self.tty = sys.stdout.isatty()
+        self.arns: list[str] = []
+        self.received: list[dict[str, Any]] = []
+        self.log = ROOT / ".demo" / "function.log"
+
+    def run(self) -> int:
+        self.stack.start()
+        resources = self.stack.resources
+        self.say(
+            f"Local stack: AWS services on {self.stack.aws_endpoint}, Bedrock Runtime on {self.stack.bedrock_endpoint}"
+        )
+        self.say(f"  intake queue {resources.queue_url}")
+        self.say(f"  table {resources.table_name}, topic {resources.topic_arn}")
+        function = start_function(self.stack, self.log)
+        try:
+            if self.args.fail_bedrock:
+                self.stack.simulator.inject("GetAsyncInvoke", Fault(code="InternalServerException", rate=1.0))
+                self.say("Every GetAsyncInvoke call will fail with InternalServerException (--fail-bedrock).")
+            self.start_invocations()
+            self.submit()
+            finished = self.watch()
+            return self.report(finished)
+        finally:
+            function.terminate()
+            function.wait(timeout=10)
+            self.stack.stop()
+            self.say(f"The function's logs are in {self.log}")
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+
+    def start_invocations(self) -> None:
+        bedrock = self.stack.client("bedrock-runtime")
+        for i in range(self.args.invocations):
+            model, model_input = WORKLOAD[i % len(WORKLOAD)]
+            answer = bedrock.start_async_invoke(
+                modelId=model,
+                modelInput=model_input,
+                outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{self.stack.resources.bucket}/outputs"}},
+            )
+            self.arns.append(answer["invocationArn"])
+        models = Counter(WORKLOAD[i % len(WORKLOAD)][0] for i in range(self.args.invocations))
+        self.say(f"Started {len(self.arns)} async invocations on the simulator: {dict(models)}")
+
+    def submit(self) -> None:
+        sqs = self.stack.client("sqs")
+        for i, arn in enumerate(self.arns):
+            # half as JSON with a context to echo, half as the bare ARN
+            body = json.dumps({"invocationArn": arn, "context": {"jobId": f"job-{i:03d}"}}) if i % 2 == 0 else arn
+            sqs.send_message(QueueUrl=self.stack.resources.queue_url, MessageBody=body)
+        sqs.send_message(QueueUrl=self.stack.resources.queue_url, MessageBody=MALFORMED)
+        self.say(f"Submitted {len(self.arns)} invocations and 1 malformed message to the intake queue.\n")
+
+    def counts(self) -> dict[str, int]:
+        records = self.records()
+        statuses = Counter(str(r.get("status", {}).get("S")) for r in records.values())
+        self.received += self.stack.notifications()
+        return {
+            "submitted": len(self.arns),
+            "tracked": len(records),
+            "in progress": statuses["InProgress"],
+            "completed": statuses["Completed"],
+            "failed": statuses["Failed"],
+            "notified": len(self.received),
+            "dead letters": self.stack.queue_depth(self.stack.resources.dead_letter_queue_url),
+            "ended on Bedrock": sum(
+                1
+                for arn in self.arns
+                if self.stack.simulator.jobs[arn].status(self.stack.simulator.clock()) != "InProgress"
+            ),
+        }
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        # The demo's own view of the table; the function itself never scans.
+        items = self.stack.client("dynamodb").scan(TableName=self.stack.resources.table_name)["Items"]
+        return {item["invocationArn"]["S"]: item for item in items}
+
+    def watch(self) -> bool:
+        deadline = time.monotonic() + self.args.timeout
+        started = time.monotonic()
+        last_print = 0.0
+        expected_dead = len(self.arns) + 1 if self.args.fail_bedrock else 1
+        while time.monotonic() < deadline:
+            counts = self.counts()
+            line = "  ".join(f"{name}: {value:>3}" for name, value in counts.items())
+            elapsed = time.monotonic() - started
+            if self.tty:
+                print(f"\r[{elapsed:5.1f}s] {line}", end="", flush=True)
+            elif elapsed - last_print >= 3:
+                print(f"[{elapsed:5.1f}s] {line}", flush=True)
+                last_print = elapsed
+            done = counts["notified"] >= counts["ended on Bedrock"] == len(self.arns)
+            if (done or self.args.fail_bedrock) and counts["dead letters"] >= expected_dead:
+                print(f"\n[{elapsed:5.1f}s] {line}" if self.tty else f"[{elapsed:5.1f}s] {line}", flush=True)
+                return True
+            time.sleep(0.5)
+        print(flush=True)
+        return False
+
+    def report(self, finished: bool) -> int:
+        self.received += self.stack.notifications()
+        by_arn = Counter(n["message"]["invocationArn"] for n in self.received)
+        self.say("\nNotifications received by an SQS subscriber of the topic:")
+        for n in sorted(self.received, key=lambda n: n["message"]["invocationArn"]):
+            message = n["message"]
+            detail = message.get("failureMessage") or message.get("outputDataConfig", {}).get(
+                "s3OutputDataConfig", {}
+            ).get("s3Uri", "")
+            context = json.dumps(message["context"]) if "context" in message else "-"
+            model = message["modelArn"].rsplit("/", 1)[-1]
+            self.say(
+                f"  {message['invocationArn'][-12:]}  {message['status']:<9}  {model:<34}  {context:<20}  {detail}"
+            )
+        self.report_function_errors()
+        dead = self.stack.dead_letters()
+        self.say(f"\nIntake dead-letter queue ({len(dead)} message(s), bodies intact):")
+        for body in dead:
+            self.say(f"  {body[:110]}")
+        in_queue = self.stack.queue_depth(self.stack.resources.queue_url)
+
+        problems = []
+        ended = [
+            a for a in self.arns if self.stack.simulator.jobs[a].status(self.stack.simulator.clock()) != "InProgress"
+        ]
+        missing = [a for a in ended if by_arn[a] == 0]
+        doubled = [a for a, count in by_arn.items() if count > 1]
+        if missing:
+            problems.append(f"{len(missing)} ended invocation(s) not notified")
+        if doubled:
+            problems.append(f"{len(doubled)} invocation(s) notified more than once")
+        if MALFORMED not in dead:
+            problems.append("the malformed message is not in the dead-letter queue")
+        if len(ended) < len(self.arns):
+            problems.append(f"{len(self.arns) - len(ended)} invocation(s) still running on Bedrock")
+        if not finished:
+            problems.append(f"timed out after {self.args.timeout:.0f}s")
+        unaccounted = (
+            len(self.arns) + 1 - len(dead) - in_queue - sum(1 for a in self.arns if by_arn[a] or self._tracked(a))
+        )
+        lost = max(0, unaccounted)
+        self.say(
+            f"\nAccounting: {len(self.arns)} submitted, {len(ended)} ended, {sum(by_arn.values())} notification(s) "
+            f"for {len(by_arn)} invocation(s), {len(dead)} in the dead-letter queue, {in_queue} still in the intake "
+            f"queue, {lost} lost."
+        )
+        if lost:
+            problems.append(f"{lost} submission(s) lost")
+        if problems:
+            self.say("FAILED: " + "; ".join(problems))
+            return 1
+        self.say("OK: every ended invocation was notified exactly once; the malformed message rests in the DLQ.")
+        return 0
+
+    def report_function_errors(self) -> None:
+        """What the function said about the messages it could not track, from its structured logs."""
+        kinds: Counter[str] = Counter()
+        reasons: dict[str, str] = {}
+        for line in self.log.read_text(errors="replace").splitlines() if self.log.exists() else []:
+            if not line.startswith("{"):
+                continue
+            entry = json.loads(line)
+            if entry.get("message") in ("submission not tracked", "sweep could not check invocation"):
+                kinds[entry["kind"]] += 1
+                reasons.setdefault(entry["kind"], entry["reason"])
+        if kinds:
+            self.say("\nThe function's failures, from its logs (one line per message and attempt):")
+            for kind, count in kinds.most_common():
+                self.say(f"  {count:>4} x {kind:<18} e.g. {reasons[kind][:90]}")
+
+    def _tracked(self, arn: str) -> bool:
+        return arn in self.records()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument("--invocations", "-n", type=int, default=20, help="async invocations to start (20)")
+    parser.add_argument(
+        "--time-factor", type=float, default=0.02, help="multiplies job durations, timeouts and the schedule (0.02)"
+    )
+    parser.add_argument("--failure-rate", type=float, default=0.2, help="share of invocations that end Failed (0.2)")
+    parser.add_argument("--fail-bedrock", action="store_true", help="make every GetAsyncInvoke call fail")
+    parser.add_argument("--timeout", type=float, default=110, help="seconds before the demo gives up (110)")
+    parser.add_argument("--seed", type=int, default=7)
+    return Demo(parser.parse_args(argv)).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""`make stack`: the local stack and the function, running until Ctrl-C, for trying it by hand.
+
+Prints the endpoints and the names to use with the AWS CLI or boto3, for example:
+
+    aws --endpoint-url http://127.0.0.1:4566 sqs send-message --queue-url URL --message-body ARN
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+
+from .stack import LocalStack, start_function
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="make stack", description=__doc__)
+    parser.add_argument("--port", type=int, default=4566, help="moto's server (DynamoDB, SQS, SNS, S3)")
+    parser.add_argument("--bedrock-port", type=int, default=4599, help="the Bedrock Runtime simulator")
+    parser.add_argument("--time-factor", type=float, default=0.05, help="multiplies job durations and the schedule")
+    parser.add_argument("--failure-rate", type=float, default=0.2)
+    args = parser.parse_args(argv)
+    stack = LocalStack(
+        time_factor=args.time_factor,
+        failure_rate=args.failure_rate,
+        moto_port=args.port,
+        simulator_port=args.bedrock_port,
+    ).start()
+    log = ROOT / ".demo" / "stack-function.log"
+    function = start_function(stack, log)
+    r = stack.resources
+    print(
+        f"""Local stack running (Ctrl-C to stop). The function's logs: {log}
+
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+export AWS_ENDPOINT_URL={stack.aws_endpoint}
+export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={stack.bedrock_endpoint}
+QUEUE_URL={r.queue_url}
+DLQ_URL={r.dead_letter_queue_url}
+TOPIC_ARN={r.topic_arn}
+TABLE_NAME={r.table_name}
+SUBSCRIBER_URL={r.subscriber_queue_url}
+BUCKET={r.bucket}""",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        function.terminate()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
