@@ -65,7 +65,7 @@ def start(bedrock: Any, model: str = "amazon.nova-reel-v1:1", **extra: Any) -> s
 
 
 def test_started_invocations_have_real_arns_and_run_for_their_models_duration(simulator: Any, clock: Clock) -> None:
-    sim, bedrock = simulator
+    _, bedrock = simulator
     arn = start(bedrock)
     assert ARN_PATTERN.fullmatch(arn)
 
@@ -146,7 +146,7 @@ def test_list_filters_sorts_and_pages(simulator: Any, clock: Clock) -> None:
         assert bedrock.get_async_invoke(invocationArn=arn)["status"] == "Completed"
 
     newest_first = bedrock.list_async_invokes()["asyncInvokeSummaries"]
-    assert [s["invocationArn"] for s in newest_first][0] == later
+    assert next(s["invocationArn"] for s in newest_first) == later
     in_progress = bedrock.list_async_invokes(statusEquals="InProgress")["asyncInvokeSummaries"]
     assert [s["invocationArn"] for s in in_progress] == [later]
     after = bedrock.list_async_invokes(submitTimeAfter=clock.now - timedelta(seconds=100))["asyncInvokeSummaries"]
@@ -263,7 +263,7 @@ def test_standalone_process_serves_boto3_and_its_control_endpoints() -> None:
         with urllib.request.urlopen(request) as response:  # noqa: S310 - our own loopback server
             assert json.load(response) == {"faults": ["GetAsyncInvoke"]}
         assert bedrock.get_async_invoke(invocationArn=arn)["invocationArn"] == arn  # retried past the one fault
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_simulator/stats") as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_simulator/stats") as response:
             stats = json.load(response)
         assert stats["calls"] == {"StartAsyncInvoke": 1, "GetAsyncInvoke": 2}
     finally:
