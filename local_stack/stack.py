@@ -121,13 +121,13 @@ class LocalStack:
             region_name=region,
         ).client(service, endpoint_url=endpoint)
 
-    def new_resources(self) -> Resources:
+    def new_resources(self, *, fifo: bool | None = None) -> Resources:
         """A fresh table, queues and topic on the running servers (the tests take one set each)."""
-        self.resources = self._create_resources(suffix=secrets.token_hex(4))
+        self.resources = self._create_resources(suffix=secrets.token_hex(4), fifo=self.fifo if fifo is None else fifo)
         self.simulator.default_output_uri = f"s3://{self.resources.bucket}/videos"
         return self.resources
 
-    def _create_resources(self, suffix: str) -> Resources:
+    def _create_resources(self, suffix: str, fifo: bool) -> Resources:
         dynamodb, sqs, sns, s3 = (self.client(name) for name in ("dynamodb", "sqs", "sns", "s3"))
         table_name = f"invocations-{suffix}"
         dynamodb.create_table(**template.table_definition(table_name))
@@ -151,13 +151,13 @@ class LocalStack:
         )["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
-        topic_attributes = {"FifoTopic": "true"} if self.fifo else {}
-        topic_name = f"notifications-{suffix}" + (".fifo" if self.fifo else "")
+        topic_attributes = {"FifoTopic": "true"} if fifo else {}
+        topic_name = f"notifications-{suffix}" + (".fifo" if fifo else "")
         topic_arn = sns.create_topic(Name=topic_name, Attributes=topic_attributes)["TopicArn"]
-        subscriber_name = f"subscriber-{suffix}" + (".fifo" if self.fifo else "")
-        subscriber_url = sqs.create_queue(
-            QueueName=subscriber_name, Attributes={"FifoQueue": "true"} if self.fifo else {}
-        )["QueueUrl"]
+        subscriber_name = f"subscriber-{suffix}" + (".fifo" if fifo else "")
+        subscriber_url = sqs.create_queue(QueueName=subscriber_name, Attributes={"FifoQueue": "true"} if fifo else {})[
+            "QueueUrl"
+        ]
         subscriber_arn = sqs.get_queue_attributes(QueueUrl=subscriber_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]

@@ -1,0 +1,170 @@
+"""The fault-injection harness: execution environments with their own clients and an injected clock, crash
+hooks at each step, and the contract's invariants checked after every case."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local_stack.lambda_driver import sqs_event
+from local_stack.stack import LocalStack, Resources
+from tests.conftest import arn
+from tracking.config import Settings
+from tracking.runtime import Runtime
+
+
+class Crash(BaseException):
+    """The execution environment dies here (killed, out of memory): nothing after this line runs."""
+
+
+class Clock:
+    """The function's clock, moved by the test: leases and due times run out without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class FakeContext:
+    clock: Clock
+    budget: float = 60.0
+    started: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.budget - (self.clock() - self.started).total_seconds()) * 1000))
+
+
+@dataclass
+class World:
+    stack: LocalStack
+    resources: Resources
+    settings: Settings
+    clock: Clock
+    submitted: list[str] = field(default_factory=list)
+
+    def environment(self, **changes: Any) -> Runtime:
+        """A new execution environment (its own clients), sharing the test's clock."""
+        from dataclasses import replace
+
+        return Runtime.build(replace(self.settings, **changes), clock=self.clock)
+
+    def start(self, count: int, prefix: str = "job") -> list[str]:
+        return [self.stack.simulator.add(arn(f"{prefix}{i:0{12 - len(prefix)}d}")) for i in range(count)]
+
+    def send(self, *bodies: str) -> None:
+        sqs = self.stack.client("sqs")
+        for body in bodies:
+            sqs.send_message(QueueUrl=self.resources.queue_url, MessageBody=body)
+            self.submitted.append(body)
+
+    def deliver(self, runtime: Runtime, *, budget: float = 60.0) -> dict[str, Any]:
+        """One event source mapping step: receive, invoke, delete what succeeded (nothing if the run died)."""
+        sqs = self.stack.client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=self.resources.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=1
+        ).get("Messages", [])
+        if not messages:
+            return {"received": 0}
+        event = sqs_event(messages, queue_arn=self.resources.queue_arn, region="us-east-1")
+        try:
+            response = runtime.handle(event, FakeContext(self.clock, budget))
+        except Crash:
+            return {"received": len(messages), "crashed": True}
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return {"received": len(messages), "failed": len(failed)}
+
+    def sweep(self, runtime: Runtime, *, budget: float = 60.0) -> dict[str, Any]:
+        try:
+            return runtime.handle({}, FakeContext(self.clock, budget))
+        except Crash:
+            return {"crashed": True}
+
+    def notifications(self) -> Counter[str]:
+        return Counter(n["message"]["invocationArn"] for n in self.stack.notifications())
+
+    def record(self, invocation: str) -> dict[str, Any] | None:
+        return Runtime.build(self.settings).tracker.records.get(invocation)
+
+    def assert_invariants(self, notified: Counter[str], *, ended: list[str]) -> None:
+        """Every submitted invocation is tracked or its message is still queued or dead-lettered; every
+        ending is notified exactly once."""
+        queued = self.stack.queue_depth(self.resources.queue_url) + self.stack.queue_depth(
+            self.resources.dead_letter_queue_url
+        )
+        untracked = [b for b in self.submitted if self.record(_arn_of(b)) is None]
+        assert len(untracked) <= queued, f"lost: {untracked}"
+        assert {a: notified[a] for a in ended} == dict.fromkeys(ended, 1)
+        assert not set(notified) - set(ended), "a notification for an invocation that had not ended"
+
+
+def _arn_of(body: str) -> str:
+    return str(json.loads(body)["invocationArn"]) if body.startswith("{") else body
+
+
+@pytest.fixture
+def world(stack: LocalStack, resources: Resources, environment: dict[str, str]) -> World:
+    return World(stack=stack, resources=resources, settings=Settings.from_env(), clock=Clock())
+
+
+def hook(runtime: Runtime, service: str, moment: str, operation: str, action: Callable[..., Any]) -> None:
+    """Run `action` at botocore's `moment` (`before-call`, `after-call`) of `operation` on that runtime's client."""
+    clients = {
+        "dynamodb": runtime.tracker.records.client,
+        "sns": runtime.tracker.notifier.client,
+    }
+    client = clients[service] if service in clients else runtime.tracker.bedrock.client("us-east-1")
+    client.meta.events.register(f"{moment}.{client.meta.service_model.service_id.hyphenize()}.{operation}", action)
+
+
+def crash_once() -> Callable[..., None]:
+    fired = [False]
+
+    def crash(**_: Any) -> None:
+        if not fired[0]:
+            fired[0] = True
+            raise Crash
+
+    return crash
+
+
+def fail_write(
+    runtime: Runtime, which: str, *, times: int, code: str = "ProvisionedThroughputExceededException"
+) -> list[int]:
+    """Fail one kind of the function's DynamoDB writes, recognised by its update expression."""
+    marks = {
+        "observe": "#firstSeenAt",
+        "claim": "SET #dueAt = :lease",
+        "mark_published": ":published",
+        "release": ":reason",
+    }
+    failed = [0]
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        if marks[which] in params.get("UpdateExpression", "") and failed[0] < times:
+            failed[0] += 1
+            raise ClientError(
+                {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+                "UpdateItem",
+            )
+
+    runtime.tracker.records.client.meta.events.register("provide-client-params.dynamodb.UpdateItem", fail)
+    return failed
