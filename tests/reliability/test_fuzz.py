@@ -48,7 +48,6 @@ contexts = st.one_of(
     json_values,
     st.dictionaries(st.text(max_size=10), json_values, max_size=6),
     st.builds(lambda n: {"blob": "é" * n}, st.integers(min_value=1000, max_value=5000)),
-    st.builds(lambda depth: {"deep": json.loads("[" * depth + "]" * depth)}, st.integers(min_value=1, max_value=3000)),
 )
 bodies = st.one_of(
     st.text(max_size=300),
@@ -60,10 +59,15 @@ bodies = st.one_of(
         st.dictionaries(st.text(max_size=5), json_values, max_size=2),
     ),
     json_values.map(json.dumps),
+    # deeply nested contexts, built as text: as Python objects they would overflow the test's own recursion
+    st.builds(
+        lambda depth: '{"invocationArn": "%s", "context": {"deep": %s}}' % (GOOD_ARN, "[" * depth + "]" * depth),  # noqa: UP031
+        st.integers(min_value=1, max_value=5000),
+    ),
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(bodies)
 def test_any_body_parses_or_is_refused_with_a_reason(body: str) -> None:
     try:
@@ -152,7 +156,7 @@ class FakeBedrock:
         return self.answer
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answers)
 def test_a_bad_answer_never_becomes_a_notification(world: World, answer: dict[str, Any]) -> None:
     from tracking.invocations import InvocationArn

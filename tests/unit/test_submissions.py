@@ -118,3 +118,18 @@ def test_valid_arns_parse_with_their_region(value: str) -> None:
 def test_invalid_arns_are_refused(value: str) -> None:
     with pytest.raises(InvalidArn):
         InvocationArn.parse(value)
+
+
+def test_context_nested_deeper_than_dynamodb_stores_is_refused_and_32_levels_are_kept() -> None:
+    def nested(levels: int) -> dict[str, object]:
+        context: dict[str, object] = {}
+        for _ in range(levels - 1):
+            context = {"a": context}
+        return context
+
+    assert parse_submission(json.dumps({"invocationArn": ARN, "context": nested(31)})).context == nested(31)
+    with pytest.raises(MalformedMessage, match="deeper than the 31 levels"):
+        parse_submission(json.dumps({"invocationArn": ARN, "context": nested(32)}))
+    deep_list = '{"invocationArn": "%s", "context": {"deep": %s}}' % (ARN, "[" * 900 + "]" * 900)  # noqa: UP031
+    with pytest.raises(MalformedMessage, match="deeper"):
+        parse_submission(deep_list)

@@ -13,6 +13,7 @@ from .errors import InvalidArn, MalformedMessage, OversizeContext
 from .invocations import InvocationArn
 
 MAX_CONTEXT_BYTES = 4 * 1024
+MAX_CONTEXT_DEPTH = 31  # DynamoDB stores 32 levels of nesting; the record's `context` attribute is the first
 # A valid submission is an ARN plus at most 4 KiB of context; anything far larger is refused before parsing.
 MAX_BODY_BYTES = 64 * 1024
 
@@ -60,11 +61,24 @@ def _context(context: Any) -> dict[str, Any] | None:
     size = len(json.dumps(context, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"))
     if size > MAX_CONTEXT_BYTES:
         raise OversizeContext(f"context is {size} bytes serialized, more than {MAX_CONTEXT_BYTES}")
+    if _depth(context) > MAX_CONTEXT_DEPTH:
+        raise MalformedMessage(f"context nests deeper than the {MAX_CONTEXT_DEPTH} levels DynamoDB can store")
     try:
         _serializer.serialize(context)
     except (TypeError, ValueError, ArithmeticError) as exc:  # decimal signals are ArithmeticErrors
         raise MalformedMessage(f"context cannot be stored: {exc}") from exc
     return context
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion (json.loads accepts far deeper than Python recurses)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _json_type(value: Any) -> str:
