@@ -5,6 +5,7 @@ PYTHON ?= $(shell PYENV_VERSION=3.13.0 python3 -c 'import sys; print(sys.executa
 VENV := .venv
 SAM_VENV := .venv-sam
 CLI_VENV := .venv-cli
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
@@ -33,6 +34,11 @@ $(CLI_VENV)/.installed:
 	$(CLI_VENV)/bin/pip install --quiet awscli
 	touch $@
 
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+	touch $@
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -44,16 +50,18 @@ format: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-template: $(VENV)/.installed $(SAM_VENV)/.installed
+template: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM) validate --template template.yaml
 	$(SAM) validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck $(SAM_VENV)/.installed $(CLI_VENV)/.installed
-	SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws $(BIN)/pytest -q
+test: lint typecheck $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
+	SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov \
+		$(BIN)/pytest -q
 
 demo: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m local_stack.demo $(ARGS)
@@ -65,4 +73,4 @@ build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template template.yaml
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CLI_VENV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CLI_VENV) $(CHECKOV_VENV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache

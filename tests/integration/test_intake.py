@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -102,9 +103,16 @@ def test_malformed_body_is_reported_with_its_reason(
     ],
 )
 def test_arn_that_bedrock_rejects_is_reported(
-    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines, invocation_arn: str, expected: str
+    stack: LocalStack, resources: Resources, app: Any, logs: LogLines, invocation_arn: str, expected: str
 ) -> None:
-    response = invoke(sqs_event(invocation_arn))
+    from dataclasses import replace
+
+    from tracking.runtime import Runtime
+
+    # another account admitted by AllowedInvocationAccounts, but the role cannot read its invocations
+    settings = replace(app.runtime.settings, allowed_accounts=frozenset({"123456789012", "999999999999"}))
+
+    response = Runtime.build(settings).handle(sqs_event(invocation_arn))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
     (line,) = logs.where(messageId="message-0", message="submission not tracked")
@@ -213,3 +221,18 @@ def test_message_is_kept_when_the_record_cannot_be_written(
     (line,) = logs.where(messageId="message-0", message="submission not tracked")
     assert line["kind"] == "throttled"
     assert record_of(stack, resources, invocation) is None
+
+
+def test_arn_of_an_account_outside_the_allow_list_is_refused_with_a_clear_reason(
+    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+) -> None:
+    foreign = arn("foreignacct1", account="210987654321")
+
+    response = invoke(sqs_event(foreign))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    (line,) = logs.where(messageId="message-0", message="submission not tracked")
+    assert line["kind"] == "account_not_allowed"
+    assert "210987654321" in line["reason"]
+    assert "AllowedInvocationAccounts" in line["reason"]
+    assert stack.simulator.calls["GetAsyncInvoke"] == 0  # refused before asking Bedrock

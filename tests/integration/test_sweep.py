@@ -210,3 +210,24 @@ def test_sweep_reports_a_bedrock_error_and_keeps_the_invocation_due(
     assert logs.where(message="sweep could not check invocation", invocationArn=invocation)
     assert invoke({})["outcomes"] == {"notified": 1}
     assert len(stack.notifications()) == 1
+
+
+def test_an_invocation_running_far_longer_than_expected_is_reported_overdue(
+    stack: LocalStack, resources: Resources, app: ModuleType, logs: LogLines
+) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from tracking.runtime import Runtime
+
+    invocation = stack.simulator.add(arn("overdue00001"))
+    later = Runtime.build(
+        replace(app.runtime.settings, overdue_minutes=30),
+        clock=lambda: datetime.now(UTC) + timedelta(minutes=31),
+    )
+
+    assert later.handle(sqs_event(invocation)) == {"batchItemFailures": []}
+
+    (line,) = logs.where(message="invocation in progress for longer than expected")
+    assert line["invocationArn"] == invocation
+    assert line["modelId"] == "amazon.nova-reel-v1:1"

@@ -93,3 +93,11 @@ def test_settings_from_the_environment_the_template_sets() -> None:
 def test_bad_environment_fails_loudly_at_cold_start(change: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         Settings.from_env({**BASE, **change})
+
+
+def test_allowed_accounts_are_read_as_a_set_of_account_ids() -> None:
+    settings = Settings.from_env({**BASE, "ALLOWED_ACCOUNTS": "123456789012, 210987654321"})
+    assert settings.allowed_accounts == {"123456789012", "210987654321"}
+    assert Settings.from_env(BASE).allowed_accounts == frozenset()
+    with pytest.raises(ConfigurationError, match="12-digit"):
+        Settings.from_env({**BASE, "ALLOWED_ACCOUNTS": "1234,123456789012"})

@@ -19,6 +19,9 @@ class Settings:
     record_retention_days: int = 30
     concurrency: int = 16
     function_timeout_seconds: int = 60
+    # Accounts whose invocation ARNs are accepted; empty accepts any (the role still limits what can be read).
+    allowed_accounts: frozenset[str] = frozenset()
+    overdue_minutes: int = 60
 
     @property
     def fifo_topic(self) -> bool:
@@ -34,6 +37,8 @@ class Settings:
             record_retention_days=_integer(env, "RECORD_RETENTION_DAYS", 30, minimum=1),
             concurrency=_integer(env, "CONCURRENCY", 16, minimum=1),
             function_timeout_seconds=_integer(env, "FUNCTION_TIMEOUT_SECONDS", 60, minimum=1),
+            allowed_accounts=_accounts(env.get("ALLOWED_ACCOUNTS", "")),
+            overdue_minutes=_integer(env, "OVERDUE_MINUTES", 60, minimum=1),
         )
 
 
@@ -42,6 +47,14 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigurationError(f"environment variable {name} is required and is not set")
     return value
+
+
+def _accounts(raw: str) -> frozenset[str]:
+    accounts = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = sorted(a for a in accounts if not (len(a) == 12 and a.isdigit()))
+    if bad:
+        raise ConfigurationError(f"ALLOWED_ACCOUNTS must list 12-digit account IDs, got {', '.join(bad)}")
+    return accounts
 
 
 def _integer(env: Mapping[str, str], name: str, default: int | None, *, minimum: int) -> int:

@@ -41,6 +41,10 @@ class OversizeContext(GiveUp):
     kind = "oversize_context"
 
 
+class AccountNotAllowed(GiveUp):
+    kind = "account_not_allowed"
+
+
 class Rejected(GiveUp):
     """An AWS service refused the request itself (validation, access denied)."""
 

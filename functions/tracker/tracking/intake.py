@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .concurrency import map_concurrently
-from .errors import TrackerError
+from .errors import AccountNotAllowed, TrackerError
 from .submissions import parse_submission
 from .telemetry import SUBMISSIONS_RECEIVED, count, count_error, logger
 from .tracker import Outcome, Tracker
@@ -37,9 +37,10 @@ def is_sqs_batch(event: Any) -> bool:
 
 
 class Intake:
-    def __init__(self, tracker: Tracker, *, workers: int) -> None:
+    def __init__(self, tracker: Tracker, *, workers: int, allowed_accounts: frozenset[str] = frozenset()) -> None:
         self.tracker = tracker
         self.processor = ConcurrentBatchProcessor(workers)
+        self.allowed_accounts = allowed_accounts
 
     def handle(self, event: dict[str, Any], *, deadline: datetime) -> PartialItemFailureResponse:
         count(SUBMISSIONS_RECEIVED, len(event["Records"]))
@@ -50,6 +51,11 @@ class Intake:
         """Track one message. Raising marks it failed: it comes back, and after maxReceiveCount rests in the DLQ."""
         try:
             submission = parse_submission(record.body)
+            if self.allowed_accounts and submission.arn.account not in self.allowed_accounts:
+                raise AccountNotAllowed(
+                    f"invocations of account {submission.arn.account} are not accepted here "
+                    f"(allowed: {', '.join(sorted(self.allowed_accounts))}; see AllowedInvocationAccounts)"
+                )
             outcome = self.tracker.check(submission.arn, deadline=deadline, context=submission.context)
         except TrackerError as exc:
             count_error(exc.kind)

@@ -53,12 +53,13 @@ class Runtime:
             records=records,
             notifier=notifier,
             max_poll_interval=timedelta(seconds=settings.max_poll_interval_seconds),
+            overdue_after=timedelta(minutes=settings.overdue_minutes),
             clock=clock,
         )
         return cls(
             settings=settings,
             tracker=tracker,
-            intake=Intake(tracker, workers=settings.concurrency),
+            intake=Intake(tracker, workers=settings.concurrency, allowed_accounts=settings.allowed_accounts),
             sweep=Sweep(tracker, records, workers=settings.concurrency, clock=clock),
             clock=clock,
         )

@@ -6,16 +6,19 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from .concurrency import map_concurrently
 from .errors import TrackerError
 from .invocations import InvocationArn
 from .records import NOTIFY, POLL, RecordStore
-from .telemetry import SWEEPS, count, count_error, logger
+from .telemetry import NOTIFICATIONS_PENDING, SWEEPS, count, count_error, gauge, logger
 from .tracker import Clock, Tracker
 
 # Stop starting new work this long before the Lambda's deadline, so that what is in flight can finish.
 SAFETY_MARGIN = timedelta(seconds=15)
+
+Action = Callable[[str, datetime], str]
 
 
 @dataclass
@@ -38,39 +41,57 @@ class Sweep:
     def run(self, *, deadline: datetime) -> SweepReport:
         count(SWEEPS)
         report = SweepReport()
-        stop_at = deadline - min(SAFETY_MARGIN, (deadline - self.clock()) / 3)
         started = self.clock()
-        for work, action in ((NOTIFY, self._retry), (POLL, self._check)):
-            # Work that becomes due while this sweep runs waits for the next one: the loop always ends.
-            for arns in self.records.due(work, now=started):
-                if self.clock() >= stop_at:
-                    report.stopped_early = True
-                    break
-
-                def one(arn: str, action: Callable[[str, datetime], str] = action) -> tuple[str, str]:
-                    if self.clock() >= stop_at:
-                        return "deferred", ""
-                    try:
-                        return "ok", action(arn, deadline)
-                    except TrackerError as exc:
-                        count_error(exc.kind)
-                        logger.warning(
-                            "sweep could not check invocation",
-                            extra={"invocationArn": arn, "kind": exc.kind, "reason": exc.reason},
-                        )
-                        return "error", exc.kind
-
-                for result, detail in map_concurrently(one, arns, workers=self.workers):
-                    if result == "ok":
-                        report.outcomes[detail] += 1
-                    elif result == "error":
-                        report.errors[detail] += 1
-                    else:
-                        report.stopped_early = True
-            if report.stopped_early:
-                break
+        stop_at = deadline - min(SAFETY_MARGIN, (deadline - started) / 3)
+        pending = self._work(NOTIFY, self._retry, report, started=started, stop_at=stop_at, deadline=deadline)
+        gauge(NOTIFICATIONS_PENDING, pending)
+        if not report.stopped_early:
+            self._work(POLL, self._check, report, started=started, stop_at=stop_at, deadline=deadline)
         logger.info("sweep finished", extra=report.as_dict())
         return report
+
+    def _work(
+        self,
+        work: str,
+        action: Action,
+        report: SweepReport,
+        *,
+        started: datetime,
+        stop_at: datetime,
+        deadline: datetime,
+    ) -> int:
+        """Do one kind of due work, a page at a time, most overdue first; returns how much was due.
+
+        Only work due when the sweep started is taken, so the loop ends even while new work keeps falling due.
+        """
+        due = 0
+        for arns in self.records.due(work, now=started):
+            due += len(arns)
+            if self.clock() >= stop_at:
+                report.stopped_early = True
+                break
+            attempt = partial(self._attempt, action, stop_at=stop_at, deadline=deadline)
+            for result, detail in map_concurrently(attempt, arns, workers=self.workers):
+                if result == "ok":
+                    report.outcomes[detail] += 1
+                elif result == "error":
+                    report.errors[detail] += 1
+                else:
+                    report.stopped_early = True
+        return due
+
+    def _attempt(self, action: Action, arn: str, *, stop_at: datetime, deadline: datetime) -> tuple[str, str]:
+        if self.clock() >= stop_at:  # left due: the next sweep starts with it
+            return "deferred", ""
+        try:
+            return "ok", action(arn, deadline)
+        except TrackerError as exc:
+            count_error(exc.kind)
+            logger.warning(
+                "sweep could not check invocation",
+                extra={"invocationArn": arn, "kind": exc.kind, "reason": exc.reason},
+            )
+            return "error", exc.kind
 
     def _retry(self, arn: str, deadline: datetime) -> str:
         return self.tracker.retry_notification(arn, deadline=deadline).value

@@ -20,12 +20,20 @@ NOTIFICATIONS_PUBLISHED = "NotificationsPublished"
 BEDROCK_CALLS = "BedrockCalls"
 SUBMISSIONS_RECEIVED = "SubmissionsReceived"
 SWEEPS = "Sweeps"
+INVOCATIONS_OVERDUE = "InvocationsOverdue"
+NOTIFICATIONS_PENDING = "NotificationsPending"
 
 
 def count(name: str, value: int = 1) -> None:
     if value:
         with _lock:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def gauge(name: str, value: int) -> None:
+    """A value emitted even when zero, for alarms that must see the all-clear."""
+    with _lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def count_error(kind: str) -> None:

@@ -10,13 +10,14 @@ from typing import Any
 
 from .bedrock import BedrockReader
 from .errors import AlreadyDone, TrackerError
-from .invocations import COMPLETED, ENDED, InvocationArn
+from .invocations import COMPLETED, ENDED, InvocationArn, iso
 from .notifier import Notifier
 from .polling import next_check_at
 from .records import RecordStore
 from .telemetry import (
     INVOCATIONS_COMPLETED,
     INVOCATIONS_FAILED,
+    INVOCATIONS_OVERDUE,
     INVOCATIONS_TRACKED,
     NOTIFICATIONS_PUBLISHED,
     count,
@@ -48,6 +49,7 @@ class Tracker:
     records: RecordStore
     notifier: Notifier
     max_poll_interval: timedelta
+    overdue_after: timedelta = timedelta(hours=1)
     clock: Clock = utcnow
 
     def check(self, arn: InvocationArn, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
@@ -68,7 +70,19 @@ class Tracker:
         if observation.created:
             count(INVOCATIONS_TRACKED)
         if not observation.ended_now:
-            return Outcome.ALREADY_ENDED if observation.record.get("status") in ENDED else Outcome.IN_PROGRESS
+            if observation.record.get("status") in ENDED:
+                return Outcome.ALREADY_ENDED
+            if now - invocation.submit_time > self.overdue_after:
+                count(INVOCATIONS_OVERDUE)
+                logger.warning(
+                    "invocation in progress for longer than expected",
+                    extra={
+                        "invocationArn": arn.arn,
+                        "submitTime": iso(invocation.submit_time),
+                        "modelId": invocation.model_id,
+                    },
+                )
+            return Outcome.IN_PROGRESS
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
         logger.info("invocation ended", extra={"invocationArn": arn.arn, "status": invocation.status})
         return self._publish(observation.record)

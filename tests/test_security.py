@@ -1,0 +1,169 @@
+"""Security of the deployment, read from the template and from SAM's translation of it."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_stack import template
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKOV = os.environ.get("CHECKOV") or str(ROOT / ".venv-checkov" / "bin" / "checkov")
+
+# The only statements allowed a "*" resource, and why: the service offers nothing narrower.
+STAR_RESOURCE_REASONS = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+}
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would create, translated offline as `sam validate` does."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    document = copy.deepcopy(template.template())
+    document["Resources"]["TrackerFunction"]["Properties"]["CodeUri"] = "s3://bucket/tracker.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    result: dict[str, Any] = transform(document, {}, NoManagedPolicies())
+    return result
+
+
+def statements(translated: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, resource in translated["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            assert not resource["Properties"].get("ManagedPolicyArns"), f"{name} has managed policies"
+            for policy in resource["Properties"].get("Policies", []):
+                found += [(name, statement) for statement in policy["PolicyDocument"]["Statement"]]
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_service_demands(
+    translated: dict[str, Any],
+) -> None:
+    found = statements(translated)
+    assert {name for name, _ in found} == {"TrackerRole", "TrackerFunctionSweepRole"}
+    for role, statement in found:
+        assert statement["Effect"] == "Allow"
+        actions = as_list(statement["Action"])
+        assert all("*" not in action for action in actions), (role, actions)
+        if "*" in as_list(statement["Resource"]):
+            assert all(action in STAR_RESOURCE_REASONS for action in actions), (role, actions)
+
+
+def test_the_schedule_can_only_invoke_the_function_and_dead_letter_to_its_queue(translated: dict[str, Any]) -> None:
+    scheduler = {
+        as_list(s["Action"])[0]: s["Resource"] for r, s in statements(translated) if r == "TrackerFunctionSweepRole"
+    }
+    assert scheduler == {
+        "lambda:InvokeFunction": {"Fn::GetAtt": ["TrackerFunction", "Arn"]},
+        "sqs:SendMessage": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
+    }
+
+
+def test_queues_and_topics_refuse_requests_without_tls() -> None:
+    policies = {
+        "IntakeQueuePolicy": "sqs:*",
+        "DeadLetterQueuesPolicy": "sqs:*",
+        "NotificationTopicPolicy": "sns:Publish",
+        "AlarmTopicPolicy": "sns:Publish",
+    }
+    for name, action in policies.items():
+        document = template.resource(name)["PolicyDocument"]["Statement"]
+        deny = [s for s in document if isinstance(s, dict) and s.get("Sid") == "DenyWithoutTLS"]
+        assert deny, name
+        assert deny[0]["Effect"] == "Deny"
+        assert deny[0]["Action"] == action
+        assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    queues = {
+        str(q["Ref"])
+        for name in ("IntakeQueuePolicy", "DeadLetterQueuesPolicy")
+        for q in template.resource(name)["Queues"]
+    }
+    assert queues == {"IntakeQueue", "IntakeDeadLetterQueue", "SweepDeadLetterQueue"}
+
+
+def test_only_the_accounts_principals_and_those_named_may_send_to_the_intake_queue() -> None:
+    document = template.resource("IntakeQueuePolicy")["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in document if isinstance(s, dict) and s.get("Sid") == "DenySendersOutsideTheAllowedAccounts"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "sqs:SendMessage"
+    accounts = deny["Condition"]["StringNotEquals"]["aws:PrincipalAccount"]["Fn::If"]
+    assert accounts[0] == "HasOtherSenders"
+    assert accounts[2] == [{"Ref": "AWS::AccountId"}]
+    assert "AllowedSenderAccounts" in template.template()["Parameters"]
+
+
+def test_everything_is_encrypted_at_rest() -> None:
+    for queue in ("IntakeQueue", "IntakeDeadLetterQueue", "SweepDeadLetterQueue"):
+        assert template.resource(queue)["SqsManagedSseEnabled"] is True
+    for topic in ("NotificationTopic", "AlarmTopic"):
+        assert template.resource(topic)["KmsMasterKeyId"] == "alias/aws/sns"
+    assert template.resource("InvocationTable")["SSESpecification"] == {"SSEEnabled": True}
+    assert template.resource("TrackerLogGroup")["KmsKeyId"] == {"Fn::GetAtt": ["LogsKey", "Arn"]}
+    assert template.resource("LogsKey")["EnableKeyRotation"] is True
+
+
+def test_the_table_is_protected_and_recoverable_and_the_function_can_be_bounded() -> None:
+    table = template.template()["Resources"]["InvocationTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] == {"Ref": "TableDeletionProtection"}
+    assert template.parameter_default("TableDeletionProtection") == "true"
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    function = template.template()["Resources"]["TrackerFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"]["Fn::If"][1] == {"Ref": "ReservedConcurrency"}
+
+
+@pytest.mark.parametrize(
+    ("alarm", "namespace", "metric"),
+    [
+        ("IntakeDeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("SweepDeadLetterAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("FunctionErrorsAlarm", "AWS/Lambda", "Errors"),
+        ("FunctionThrottlesAlarm", "AWS/Lambda", "Throttles"),
+        ("NotificationsPendingAlarm", "BedrockAsyncTracker", "NotificationsPending"),
+        ("InvocationsOverdueAlarm", "BedrockAsyncTracker", "InvocationsOverdue"),
+    ],
+)
+def test_alarms_watch_what_goes_wrong_and_tell_the_alarm_topic(alarm: str, namespace: str, metric: str) -> None:
+    properties = template.resource(alarm)
+    assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+    assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert properties["AlarmDescription"]
+    if namespace == "BedrockAsyncTracker":  # the function's own EMF metrics, under the template's names
+        globals_ = template.template()["Globals"]["Function"]["Environment"]["Variables"]
+        assert globals_["POWERTOOLS_METRICS_NAMESPACE"] == namespace
+        assert properties["Dimensions"] == [{"Name": "service", "Value": globals_["POWERTOOLS_SERVICE_NAME"]}]
+
+
+def test_the_alarm_email_is_subscribed_only_when_given() -> None:
+    subscription = template.template()["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def test_checkov_passes_with_every_suppression_explained() -> None:
+    command = [CHECKOV, "-f", str(ROOT / "template.yaml"), "--framework", "cloudformation"]
+    result = subprocess.run(
+        [*command, "--skip-download", "--compact", "--quiet"], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Failed checks: 0" in result.stdout
+    for name, resource in template.template()["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert len(skip.get("comment", "")) > 40, f"{name} skips {skip['id']} without a reason"
