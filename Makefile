@@ -13,7 +13,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: dev test lint format typecheck template unit build demo stack clean
 
-dev: $(VENV)/.installed $(SAM_VENV)/.installed
+dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 $(VENV)/.installed: requirements-dev.txt functions/tracker/requirements.txt
 	$(PYTHON) -m venv $(VENV)
