@@ -231,3 +231,22 @@ def test_an_invocation_running_far_longer_than_expected_is_reported_overdue(
     (line,) = logs.where(message="invocation in progress for longer than expected")
     assert line["invocationArn"] == invocation
     assert line["modelId"] == "amazon.nova-reel-v1:1"
+
+
+def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke
+) -> None:
+    running = [stack.simulator.add(arn(f"nowrite{i:05d}")) for i in range(5)]
+    invoke(sqs_event(*running))
+    writes = []
+    app.runtime.tracker.records.client.meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", lambda params, **_: writes.append(params)
+    )
+
+    assert invoke({})["outcomes"] == {"in_progress": 5}
+    assert invoke({})["outcomes"] == {"in_progress": 5}  # still due: asked again, nothing written
+
+    assert writes == []
+    stack.simulator.end(running[0])
+    assert invoke({})["outcomes"] == {"in_progress": 4, "notified": 1}
+    assert len(writes) == 2  # the ending, then its publication

@@ -9,7 +9,7 @@ import pytest
 
 from tracking.errors import UnexpectedAnswer
 from tracking.invocations import Invocation, iso
-from tracking.polling import next_check_at
+from tracking.polling import LEARN_AFTER, Durations, next_check_at
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12"
 SUBMIT = datetime(2026, 11, 26, 12, 0, 0, 123000, tzinfo=UTC)
@@ -93,14 +93,51 @@ def test_a_new_video_is_first_asked_about_when_it_could_have_ended() -> None:
 
 
 def test_never_later_than_the_max_interval() -> None:
-    now = SUBMIT + timedelta(hours=5)
-    due = next_check_at(invocation(), now=now, max_interval=timedelta(seconds=120))
-    assert due == now + timedelta(seconds=120)
     early = next_check_at(invocation(), now=SUBMIT, max_interval=timedelta(seconds=30))
     assert early == SUBMIT + timedelta(seconds=30)
 
 
 def test_unknown_models_are_asked_about_at_once() -> None:
     now = SUBMIT + timedelta(seconds=1)
-    due = next_check_at(invocation("some.new-model-v9:0"), now=now, max_interval=timedelta(minutes=5))
-    assert due == now + timedelta(seconds=1) * 0.1
+    assert next_check_at(invocation("some.new-model-v9:0"), now=now, max_interval=timedelta(minutes=5)) == now
+
+
+def test_past_its_floor_an_invocation_is_due_every_sweep() -> None:
+    now = SUBMIT + timedelta(minutes=7)
+    assert next_check_at(invocation(), now=now, max_interval=timedelta(minutes=5)) == now
+
+
+def completed(seconds: float, model: str = "amazon.nova-reel-v1:1") -> Invocation:
+    return Invocation.from_answer(
+        ARN,
+        answer(
+            status="Completed",
+            modelArn=f"arn:aws:bedrock:us-east-1::foundation-model/{model}",
+            endTime=SUBMIT + timedelta(seconds=seconds),
+        ),
+    )
+
+
+def test_learned_durations_move_the_first_check_once_enough_jobs_have_ended() -> None:
+    durations = Durations()
+    for i in range(LEARN_AFTER - 1):
+        durations.record(completed(900 + i))
+    now = SUBMIT + timedelta(seconds=1)
+    assert next_check_at(invocation(), now=now, max_interval=timedelta(hours=1), durations=durations) == (
+        SUBMIT + timedelta(seconds=75)  # not enough seen: the profile's floor
+    )
+    durations.record(completed(950))
+    learned = next_check_at(invocation(), now=now, max_interval=timedelta(hours=1), durations=durations)
+    assert learned == SUBMIT + timedelta(seconds=901)  # the 5th percentile of the 20 that ended (900..918, 950)
+    capped = next_check_at(invocation(), now=now, max_interval=timedelta(minutes=5), durations=durations)
+    assert capped == now + timedelta(minutes=5)
+
+
+def test_failures_and_other_models_do_not_teach_durations() -> None:
+    durations = Durations()
+    for _ in range(LEARN_AFTER):
+        durations.record(completed(900, model="luma.ray-v2:0"))
+        failed = Invocation.from_answer(ARN, answer(status="Failed", endTime=SUBMIT + timedelta(seconds=5)))
+        durations.record(failed)
+    assert durations.floor("amazon.nova-reel-v1:1") is None
+    assert durations.floor("luma.ray-v2:0") == timedelta(seconds=900)

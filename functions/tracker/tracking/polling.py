@@ -1,45 +1,75 @@
-"""When an in-progress invocation is next worth asking about, from its age and its model's expected duration."""
+"""When an in-progress invocation is next worth asking about: not before it can have ended, then every sweep.
+
+Bedrock says nothing about progress, so the only saving is in not asking before a job could possibly be done.
+How soon that is comes from the model's profile and, once this execution environment has seen enough of the
+model's jobs end, from their durations (a user's workload tends to repeat the same kind of job).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .invocations import Invocation
 
-
-@dataclass(frozen=True)
-class Profile:
-    """How long a model's jobs take. `earliest` is the shortest plausible run: no point asking before it."""
-
-    earliest: timedelta
-    # Past `earliest`, wait this fraction of the invocation's age between checks: long jobs are asked less often.
-    age_fraction: float = 0.1
-
-
-PROFILES: dict[str, Profile] = {
-    # Nova Reel: about 90 s for a 6 s video, 14-17 minutes for 2 minutes (AWS documentation).
-    "amazon.nova-reel": Profile(earliest=timedelta(seconds=75)),
-    "luma.ray": Profile(earliest=timedelta(seconds=60)),
-    # Embeddings of video can be quick for short media; ask from the first sweep on.
-    "twelvelabs.marengo-embed": Profile(earliest=timedelta(seconds=15)),
-    "amazon.nova-2-multimodal-embeddings": Profile(earliest=timedelta(seconds=15)),
+# Known floors: the shortest run each family's jobs take (Nova Reel: about 90 s for a 6 s video).
+PROFILES: dict[str, timedelta] = {
+    "amazon.nova-reel": timedelta(seconds=75),
+    "luma.ray": timedelta(seconds=45),
+    "twelvelabs.marengo-embed": timedelta(seconds=15),
+    "amazon.nova-2-multimodal-embeddings": timedelta(seconds=10),
 }
-DEFAULT_PROFILE = Profile(earliest=timedelta(0))
+LEARN_AFTER = 20  # endings of a model before its observed durations are trusted
+LEARNED_QUANTILE = 0.05  # wait for the duration that 95% of the model's recent jobs outlasted
+MEMORY = 200  # recent durations kept per model
 
 
-def profile_of(model_id: str) -> Profile:
-    for prefix, profile in PROFILES.items():
+def profile_floor(model_id: str) -> timedelta:
+    for prefix, floor in PROFILES.items():
         if model_id.startswith(prefix):
-            return profile
-    return DEFAULT_PROFILE
+            return floor
+    return timedelta(0)
 
 
-def next_check_at(invocation: Invocation, *, now: datetime, max_interval: timedelta) -> datetime:
+@dataclass
+class Durations:
+    """Recent job durations per model, seen by this execution environment; safe to share between threads."""
+
+    recent: dict[str, deque[float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def record(self, invocation: Invocation) -> None:
+        if invocation.end_time is None or invocation.status != "Completed":
+            return  # failures can end early (content filters) and say nothing about how long a job runs
+        seconds = (invocation.end_time - invocation.submit_time).total_seconds()
+        if seconds >= 0:
+            with self._lock:
+                self.recent.setdefault(invocation.model_id, deque(maxlen=MEMORY)).append(seconds)
+
+    def floor(self, model_id: str) -> timedelta | None:
+        with self._lock:
+            seen = list(self.recent.get(model_id, ()))
+        if len(seen) < LEARN_AFTER:
+            return None
+        return timedelta(seconds=_quantile(seen, LEARNED_QUANTILE))
+
+
+def _quantile(values: Iterable[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def next_check_at(
+    invocation: Invocation, *, now: datetime, max_interval: timedelta, durations: Durations | None = None
+) -> datetime:
     """Never later than `max_interval` from now; `max_interval` of zero means every sweep asks."""
     if max_interval <= timedelta(0):
         return now
-    profile = profile_of(invocation.model_id)
-    earliest_end = invocation.submit_time + profile.earliest
-    wanted = earliest_end if now < earliest_end else now + (now - invocation.submit_time) * profile.age_fraction
-    return min(wanted, now + max_interval)
+    learned = durations.floor(invocation.model_id) if durations else None
+    floor = learned if learned is not None else profile_floor(invocation.model_id)
+    return min(max(now, invocation.submit_time + floor), now + max_interval)

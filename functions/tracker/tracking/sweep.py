@@ -97,4 +97,4 @@ class Sweep:
         return self.tracker.retry_notification(arn, deadline=deadline).value
 
     def _check(self, arn: str, deadline: datetime) -> str:
-        return self.tracker.check(InvocationArn.parse(arn), deadline=deadline).value
+        return self.tracker.check(InvocationArn.parse(arn), deadline=deadline, tracked=True).value

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from .bedrock import BedrockReader
 from .errors import AlreadyDone, TrackerError
-from .invocations import COMPLETED, ENDED, InvocationArn, iso
+from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso
 from .notifier import Notifier
-from .polling import next_check_at
+from .polling import Durations, next_check_at
 from .records import RecordStore
 from .telemetry import (
     INVOCATIONS_COMPLETED,
@@ -29,6 +29,8 @@ Clock = Callable[[], datetime]
 
 # A lease outlives the run that holds it by this much, so a live run is never overtaken by a retry.
 LEASE_MARGIN = timedelta(seconds=30)
+# A next check due within one sweep period is the same as "due now": no need to write it down.
+SWEEP_PERIOD = timedelta(seconds=60)
 
 
 def utcnow() -> datetime:
@@ -51,20 +53,34 @@ class Tracker:
     max_poll_interval: timedelta
     overdue_after: timedelta = timedelta(hours=1)
     clock: Clock = utcnow
+    durations: Durations = field(default_factory=Durations)
 
-    def check(self, arn: InvocationArn, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
+    def check(
+        self,
+        arn: InvocationArn,
+        *,
+        deadline: datetime,
+        context: dict[str, Any] | None = None,
+        tracked: bool = False,
+    ) -> Outcome:
         """Ask Bedrock about `arn` and record it; publish if this run recorded its ending.
 
-        Raises the project's errors: Rejected or RetryLater from Bedrock or DynamoDB. Once the record is
-        written the invocation is durably tracked, and a failed publish no longer raises.
+        `tracked` says the record exists in progress and is due (a sweep's work): if it is still in progress
+        and due again by the next sweep, nothing is written. Raises the project's errors: Rejected or RetryLater
+        from Bedrock or DynamoDB. Once the record is written the invocation is durably tracked, and a failed
+        publish no longer raises.
         """
         invocation = self.bedrock.get(arn)
         now = self.clock()
+        next_check = next_check_at(invocation, now=now, max_interval=self.max_poll_interval, durations=self.durations)
+        if tracked and not invocation.ended and next_check <= now + SWEEP_PERIOD:
+            self._report_if_overdue(invocation, now)
+            return Outcome.IN_PROGRESS
         observation = self.records.observe(
             invocation,
             now=now,
             context=context,
-            next_check_at=next_check_at(invocation, now=now, max_interval=self.max_poll_interval),
+            next_check_at=next_check,
             lease_until=deadline + LEASE_MARGIN,
         )
         if observation.created:
@@ -72,17 +88,9 @@ class Tracker:
         if not observation.ended_now:
             if observation.record.get("status") in ENDED:
                 return Outcome.ALREADY_ENDED
-            if now - invocation.submit_time > self.overdue_after:
-                count(INVOCATIONS_OVERDUE)
-                logger.warning(
-                    "invocation in progress for longer than expected",
-                    extra={
-                        "invocationArn": arn.arn,
-                        "submitTime": iso(invocation.submit_time),
-                        "modelId": invocation.model_id,
-                    },
-                )
+            self._report_if_overdue(invocation, now)
             return Outcome.IN_PROGRESS
+        self.durations.record(invocation)
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
         logger.info("invocation ended", extra={"invocationArn": arn.arn, "status": invocation.status})
         return self._publish(observation.record)
@@ -124,6 +132,18 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
             )
         return Outcome.NOTIFIED
+
+    def _report_if_overdue(self, invocation: Invocation, now: datetime) -> None:
+        if now - invocation.submit_time > self.overdue_after:
+            count(INVOCATIONS_OVERDUE)
+            logger.warning(
+                "invocation in progress for longer than expected",
+                extra={
+                    "invocationArn": invocation.invocation_arn,
+                    "submitTime": iso(invocation.submit_time),
+                    "modelId": invocation.model_id,
+                },
+            )
 
     def _release(self, arn: str, reason: str) -> None:
         try:
