@@ -11,7 +11,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test lint format typecheck template unit build demo stack clean
+.PHONY: dev test lint format typecheck template unit build demo bench stack clean
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
 
@@ -65,6 +65,9 @@ test: lint typecheck $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VEN
 
 demo: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m local_stack.demo $(ARGS)
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py $(ARGS)
 
 stack: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m local_stack.serve $(ARGS)

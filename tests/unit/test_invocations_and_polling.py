@@ -9,7 +9,7 @@ import pytest
 
 from tracking.errors import UnexpectedAnswer
 from tracking.invocations import Invocation, iso
-from tracking.polling import LEARN_AFTER, Durations, next_check_at
+from tracking.polling import LEARN_AFTER, Durations, next_check_at, worth_asking
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12"
 SUBMIT = datetime(2026, 11, 26, 12, 0, 0, 123000, tzinfo=UTC)
@@ -141,3 +141,43 @@ def test_failures_and_other_models_do_not_teach_durations() -> None:
         durations.record(failed)
     assert durations.floor("amazon.nova-reel-v1:1") is None
     assert durations.floor("luma.ray-v2:0") == timedelta(seconds=900)
+
+
+def ask(age: float, durations: Durations, *, max_interval: float = 300) -> bool:
+    return worth_asking(
+        model_id="amazon.nova-reel-v1:1",
+        submit_time=SUBMIT,
+        now=SUBMIT + timedelta(seconds=age),
+        max_interval=timedelta(seconds=max_interval),
+        period=timedelta(seconds=60),
+        durations=durations,
+    )
+
+
+def learned(*seconds: float) -> Durations:
+    durations = Durations()
+    for value in seconds:
+        durations.record(completed(value))
+    return durations
+
+
+def test_without_enough_endings_seen_every_due_invocation_is_asked_about() -> None:
+    few = learned(*([90.0] * (LEARN_AFTER - 1)))
+    assert all(ask(age, few) for age in (100, 200, 250, 420))
+    assert ask(200, learned(*[90.0] * 30), max_interval=0)  # 0: every sweep checks everything
+
+
+def test_between_the_durations_seen_a_job_is_not_asked_about() -> None:
+    # a workload of 6 s clips (~90 s) and 2-minute videos (~900 s)
+    durations = learned(*([90.0] * 20 + [880.0, 900.0, 950.0] * 5))
+    assert ask(100, durations)  # near the clips' durations
+    assert not ask(200, durations)
+    assert not ask(450, durations)
+    assert ask(910, durations)  # near the videos'
+    assert ask(1200, durations)  # older than any seen: always
+
+
+def test_the_max_interval_is_kept_even_between_durations_seen() -> None:
+    durations = learned(*([90.0] * 20 + [900.0] * 20))
+    asked = [age for age in range(190, 800, 60) if ask(age, durations, max_interval=300)]
+    assert asked == [310, 610]  # the first sweep past each 300 s of age

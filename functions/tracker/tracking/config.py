@@ -17,7 +17,7 @@ class Settings:
     topic_arn: str
     max_poll_interval_seconds: int
     record_retention_days: int = 30
-    concurrency: int = 16
+    concurrency: int = 32
     function_timeout_seconds: int = 60
     # Accounts whose invocation ARNs are accepted; empty accepts any (the role still limits what can be read).
     allowed_accounts: frozenset[str] = frozenset()
@@ -35,7 +35,7 @@ class Settings:
             topic_arn=_required(env, "TOPIC_ARN"),
             max_poll_interval_seconds=_integer(env, "MAX_POLL_INTERVAL_SECONDS", None, minimum=0),
             record_retention_days=_integer(env, "RECORD_RETENTION_DAYS", 30, minimum=1),
-            concurrency=_integer(env, "CONCURRENCY", 16, minimum=1),
+            concurrency=_integer(env, "CONCURRENCY", 32, minimum=1),
             function_timeout_seconds=_integer(env, "FUNCTION_TIMEOUT_SECONDS", 60, minimum=1),
             allowed_accounts=_accounts(env.get("ALLOWED_ACCOUNTS", "")),
             overdue_minutes=_integer(env, "OVERDUE_MINUTES", 60, minimum=1),

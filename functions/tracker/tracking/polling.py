@@ -51,6 +51,10 @@ class Durations:
             with self._lock:
                 self.recent.setdefault(invocation.model_id, deque(maxlen=MEMORY)).append(seconds)
 
+    def seen(self, model_id: str) -> list[float]:
+        with self._lock:
+            return sorted(self.recent.get(model_id, ()))
+
     def floor(self, model_id: str) -> timedelta | None:
         with self._lock:
             seen = list(self.recent.get(model_id, ()))
@@ -73,3 +77,32 @@ def next_check_at(
     learned = durations.floor(invocation.model_id) if durations else None
     floor = learned if learned is not None else profile_floor(invocation.model_id)
     return min(max(now, invocation.submit_time + floor), now + max_interval)
+
+
+def worth_asking(
+    *,
+    model_id: str | None,
+    submit_time: datetime | None,
+    now: datetime,
+    max_interval: timedelta,
+    period: timedelta,
+    durations: Durations | None = None,
+) -> bool:
+    """Whether a due, in-progress invocation may have ended since the last sweep, judged without asking Bedrock.
+
+    Once enough of the model's jobs have been seen to end, an invocation is asked about only while its age is
+    near a duration seen before (one sweep period back, half a period either side), once it is older than any
+    seen, and at
+    least once in every `max_interval` of its age, so that a change of workload is caught within that bound.
+    """
+    if max_interval <= timedelta(0) or model_id is None or submit_time is None or durations is None:
+        return True
+    age = (now - submit_time).total_seconds()
+    step, window = max_interval.total_seconds(), period.total_seconds()
+    if age // step != (age - window) // step:
+        return True
+    seen = durations.seen(model_id)
+    if len(seen) < LEARN_AFTER or age - window > seen[-1]:
+        return True
+    # Ended since the last sweep, give or take half a period for the durations not seen yet.
+    return any(age - 1.5 * window < duration <= age + 0.5 * window for duration in seen)

@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import AlreadyDone, classify
-from .invocations import IN_PROGRESS, Invocation, iso
+from .invocations import IN_PROGRESS, Invocation, iso, parse_iso
 
 DUE_INDEX = "DueWork"
 POLL = "poll"
@@ -36,6 +36,23 @@ class Observation:
     record: dict[str, Any]
     ended_now: bool  # this write moved the record from in progress (or nothing) to an ending: notify it
     created: bool
+
+
+@dataclass(frozen=True)
+class DueItem:
+    arn: str
+    submit_time: datetime | None = None
+    model_id: str | None = None
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> DueItem:
+        submitted = item.get("submitTime", {}).get("S")
+        model = item.get("modelArn", {}).get("S")
+        return cls(
+            arn=item["invocationArn"]["S"],
+            submit_time=parse_iso(submitted) if submitted else None,
+            model_id=model.rsplit("/", 1)[-1] if model else None,
+        )
 
 
 def epoch(moment: datetime) -> int:
@@ -142,8 +159,11 @@ class RecordStore:
             {"due": epoch(now), "reason": reason[:1000], "one": 1, "pending": PENDING},
         )
 
-    def due(self, work: str, *, now: datetime, page_size: int = 500) -> Iterator[list[str]]:
-        """Pages of ARNs whose `work` is due, most overdue first; a Query on the index, never a Scan."""
+    def due(self, work: str, *, now: datetime, page_size: int = 500) -> Iterator[list[DueItem]]:
+        """Pages of work that is due, most overdue first; a Query on the index, never a Scan.
+
+        The index carries `submitTime` and `modelArn`, so a sweep can tell without asking Bedrock (or writing)
+        whether an invocation is worth asking about yet."""
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": DUE_INDEX,
@@ -157,9 +177,9 @@ class RecordStore:
                 page = self.client.query(**request)
             except (ClientError, BotoCoreError) as exc:
                 raise classify(exc) from exc
-            arns = [item["invocationArn"]["S"] for item in page.get("Items", [])]
-            if arns:
-                yield arns
+            items = [DueItem.of(item) for item in page.get("Items", [])]
+            if items:
+                yield items
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

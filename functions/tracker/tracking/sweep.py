@@ -11,14 +11,16 @@ from functools import partial
 from .concurrency import map_concurrently
 from .errors import TrackerError
 from .invocations import InvocationArn
-from .records import NOTIFY, POLL, RecordStore
+from .records import NOTIFY, POLL, DueItem, RecordStore
 from .telemetry import NOTIFICATIONS_PENDING, SWEEPS, count, count_error, gauge, logger
 from .tracker import Clock, Tracker
 
 # Stop starting new work this long before the Lambda's deadline, so that what is in flight can finish.
 SAFETY_MARGIN = timedelta(seconds=15)
 
-Action = Callable[[str, datetime], str]
+WAITING = "waiting"
+
+Action = Callable[[DueItem, datetime], str]
 
 
 @dataclass
@@ -80,21 +82,23 @@ class Sweep:
                     report.stopped_early = True
         return due
 
-    def _attempt(self, action: Action, arn: str, *, stop_at: datetime, deadline: datetime) -> tuple[str, str]:
+    def _attempt(self, action: Action, item: DueItem, *, stop_at: datetime, deadline: datetime) -> tuple[str, str]:
         if self.clock() >= stop_at:  # left due: the next sweep starts with it
             return "deferred", ""
         try:
-            return "ok", action(arn, deadline)
+            return "ok", action(item, deadline)
         except TrackerError as exc:
             count_error(exc.kind)
             logger.warning(
                 "sweep could not check invocation",
-                extra={"invocationArn": arn, "kind": exc.kind, "reason": exc.reason},
+                extra={"invocationArn": item.arn, "kind": exc.kind, "reason": exc.reason},
             )
             return "error", exc.kind
 
-    def _retry(self, arn: str, deadline: datetime) -> str:
-        return self.tracker.retry_notification(arn, deadline=deadline).value
+    def _retry(self, item: DueItem, deadline: datetime) -> str:
+        return self.tracker.retry_notification(item.arn, deadline=deadline).value
 
-    def _check(self, arn: str, deadline: datetime) -> str:
-        return self.tracker.check(InvocationArn.parse(arn), deadline=deadline, tracked=True).value
+    def _check(self, item: DueItem, deadline: datetime) -> str:
+        if not self.tracker.worth_asking(item):
+            return WAITING  # due, but it cannot have ended yet: not asked, nothing written
+        return self.tracker.check(InvocationArn.parse(item.arn), deadline=deadline, tracked=True).value

@@ -12,8 +12,8 @@ from .bedrock import BedrockReader
 from .errors import AlreadyDone, TrackerError
 from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso
 from .notifier import Notifier
-from .polling import Durations, next_check_at
-from .records import RecordStore
+from .polling import Durations, next_check_at, worth_asking
+from .records import DueItem, RecordStore
 from .telemetry import (
     INVOCATIONS_COMPLETED,
     INVOCATIONS_FAILED,
@@ -94,6 +94,17 @@ class Tracker:
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
         logger.info("invocation ended", extra={"invocationArn": arn.arn, "status": invocation.status})
         return self._publish(observation.record)
+
+    def worth_asking(self, item: DueItem) -> bool:
+        """Whether a sweep should ask Bedrock about this due, in-progress invocation now."""
+        return worth_asking(
+            model_id=item.model_id,
+            submit_time=item.submit_time,
+            now=self.clock(),
+            max_interval=self.max_poll_interval,
+            period=SWEEP_PERIOD,
+            durations=self.durations,
+        )
 
     def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
         """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
