@@ -13,12 +13,10 @@ from .errors import TrackerError
 from .invocations import InvocationArn
 from .records import NOTIFY, POLL, DueItem, RecordStore
 from .telemetry import NOTIFICATIONS_PENDING, SWEEPS, count, count_error, gauge, logger
-from .tracker import Clock, Tracker
+from .tracker import Clock, Outcome, Tracker
 
 # Stop starting new work this long before the Lambda's deadline, so that what is in flight can finish.
 SAFETY_MARGIN = timedelta(seconds=15)
-
-WAITING = "waiting"
 
 Action = Callable[[DueItem, datetime], str]
 
@@ -100,5 +98,5 @@ class Sweep:
 
     def _check(self, item: DueItem, deadline: datetime) -> str:
         if not self.tracker.worth_asking(item):
-            return WAITING  # due, but it cannot have ended yet: not asked, nothing written
+            return Outcome.WAITING.value
         return self.tracker.check(InvocationArn.parse(item.arn), deadline=deadline, tracked=True).value

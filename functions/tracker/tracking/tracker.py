@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     NOTIFICATION_PENDING = "notification_pending"  # ended, but the publish failed: a sweep retries it
     ALREADY_ENDED = "already_ended"  # another run recorded this ending; it owns the notification
     NOT_CLAIMED = "not_claimed"  # a pending notification held by another run, or already published
+    WAITING = "waiting"  # due, but it cannot have ended since the last sweep: not asked, nothing written
 
 
 @dataclass
