@@ -108,6 +108,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_endpoint,
             "ALLOWED_ACCOUNTS": ACCOUNT,  # as the template sets it: the deploying account
+            "OUTPUT_BUCKETS": f"arn:aws:s3:::{self.resources.bucket}",
             "TABLE_NAME": self.resources.table_name,
             "TOPIC_ARN": self.resources.topic_arn,
             "POWERTOOLS_TRACE_DISABLED": "true",

@@ -45,6 +45,8 @@ def statements(translated: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             assert not resource["Properties"].get("ManagedPolicyArns"), f"{name} has managed policies"
             for policy in resource["Properties"].get("Policies", []):
                 found += [(name, statement) for statement in policy["PolicyDocument"]["Statement"]]
+        if resource["Type"] == "AWS::IAM::Policy":  # granted whatever its condition: checked all the same
+            found += [(name, statement) for statement in resource["Properties"]["PolicyDocument"]["Statement"]]
     return found
 
 
@@ -56,13 +58,22 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
     translated: dict[str, Any],
 ) -> None:
     found = statements(translated)
-    assert {name for name, _ in found} == {"TrackerRole", "TrackerFunctionSweepRole"}
+    assert {name for name, _ in found} == {"TrackerRole", "TrackerFunctionSweepRole", "OutputListingPolicy"}
     for role, statement in found:
         assert statement["Effect"] == "Allow"
         actions = as_list(statement["Action"])
         assert all("*" not in action for action in actions), (role, actions)
         if "*" in as_list(statement["Resource"]):
             assert all(action in STAR_RESOURCE_REASONS for action in actions), (role, actions)
+
+
+def test_output_listing_is_granted_only_on_the_named_buckets_and_only_when_named() -> None:
+    policy = template.template()["Resources"]["OutputListingPolicy"]
+    assert policy["Condition"] == "HasOutputBuckets"
+    assert policy["Properties"]["Roles"] == [{"Ref": "TrackerRole"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "s3:ListBucket"
+    assert statement["Resource"] == {"Ref": "OutputBucketArns"}
 
 
 def test_the_schedule_can_only_invoke_the_function_and_dead_letter_to_its_queue(translated: dict[str, Any]) -> None:

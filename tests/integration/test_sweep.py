@@ -250,3 +250,44 @@ def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
     stack.simulator.end(running[0])
     assert invoke({})["outcomes"] == {"in_progress": 4, "notified": 1}
     assert len(writes) == 2  # the ending, then its publication
+
+
+def test_a_completed_nova_reel_notification_lists_its_output_and_duration(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    bedrock = stack.client("bedrock-runtime")
+    invocation = bedrock.start_async_invoke(
+        modelId="amazon.nova-reel-v1:1",
+        modelInput={"taskType": "TEXT_VIDEO"},
+        outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{resources.bucket}/videos"}},
+    )["invocationArn"]
+    invoke(sqs_event(invocation))
+    stack.simulator.end(invocation)
+
+    invoke({})
+
+    (notification,) = stack.notifications()
+    message = notification["message"]
+    folder = f"videos/{invocation[-12:]}/"
+    keys = {item["key"]: item["size"] for item in message["outputObjects"]}
+    assert set(keys) == {folder + "output.mp4", folder + "manifest.json", folder + "generation-status.json"}
+    assert keys[folder + "output.mp4"] > 1000
+    assert message["durationSeconds"] >= 0
+    assert notification["Subject"] == f"Bedrock async invocation Completed: {invocation[-12:]}"
+    assert notification["MessageAttributes"]["modelId"] == {"Type": "String", "Value": "amazon.nova-reel-v1:1"}
+
+
+def test_outputs_are_not_listed_for_failures_or_buckets_not_named(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    failed = stack.simulator.add(arn("failednolist"))
+    elsewhere = stack.simulator.add(arn("elsewhere001"), output_uri="s3://someone-elses-bucket/x")
+    invoke(sqs_event(failed, elsewhere))
+    stack.simulator.end(failed, failed=True)
+    stack.simulator.end(elsewhere)
+
+    invoke({})
+
+    messages = {n["message"]["invocationArn"]: n["message"] for n in stack.notifications()}
+    assert "outputObjects" not in messages[failed]
+    assert "outputObjects" not in messages[elsewhere]

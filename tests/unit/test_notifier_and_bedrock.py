@@ -43,7 +43,7 @@ def test_message_has_the_get_async_invoke_fields_and_the_context_only() -> None:
     message = message_of(RECORD)
     assert set(message) == {
         "invocationArn", "modelArn", "clientRequestToken", "status", "submitTime", "lastModifiedTime", "endTime",
-        "outputDataConfig", "context",
+        "outputDataConfig", "context", "durationSeconds",
     }  # fmt: skip
 
 
@@ -174,3 +174,25 @@ def test_retries_are_botocores_standard_mode_and_the_pool_matches_the_threads() 
     config = client_config(32)
     assert config.retries == {"mode": "standard", "total_max_attempts": 4}
     assert config.max_pool_connections == 32
+
+
+def test_duration_is_the_time_from_submission_to_the_end() -> None:
+    assert message_of(RECORD)["durationSeconds"] == 90.0
+    assert "durationSeconds" not in message_of({**RECORD, "endTime": None})
+
+
+def test_a_listing_that_fails_never_holds_the_notification_back() -> None:
+    from tracking.outputs import OutputLister
+
+    s3 = client("s3")
+    record = {**RECORD, "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/abcdefghij12"}}}
+    with Stubber(s3) as stub:
+        stub.add_client_error("list_objects_v2", "AccessDenied", http_status_code=403)
+        assert OutputLister(s3, frozenset({"b"})).objects(record) is None
+    with Stubber(s3) as stub:
+        stub.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": "abcdefghij12/output.mp4", "Size": 1234}]},
+            {"Bucket": "b", "Prefix": "abcdefghij12/", "MaxKeys": 100},
+        )
+        assert OutputLister(s3, frozenset({"b"})).objects(record) == [{"key": "abcdefghij12/output.mp4", "size": 1234}]

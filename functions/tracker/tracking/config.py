@@ -22,6 +22,8 @@ class Settings:
     # Accounts whose invocation ARNs are accepted; empty accepts any (the role still limits what can be read).
     allowed_accounts: frozenset[str] = frozenset()
     overdue_minutes: int = 60
+    # Buckets whose objects a completed invocation's notification lists (s3:ListBucket granted on these only).
+    output_buckets: frozenset[str] = frozenset()
 
     @property
     def fifo_topic(self) -> bool:
@@ -39,6 +41,11 @@ class Settings:
             function_timeout_seconds=_integer(env, "FUNCTION_TIMEOUT_SECONDS", 60, minimum=1),
             allowed_accounts=_accounts(env.get("ALLOWED_ACCOUNTS", "")),
             overdue_minutes=_integer(env, "OVERDUE_MINUTES", 60, minimum=1),
+            output_buckets=frozenset(
+                part.strip().removeprefix("arn:").split(":::")[-1]
+                for part in env.get("OUTPUT_BUCKETS", "").split(",")
+                if part.strip()
+            ),
         )
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import classify
-from .invocations import FAILED
+from .invocations import COMPLETED, FAILED, parse_iso
+from .outputs import OutputLister
 
 # The GetAsyncInvoke fields a notification carries, in this order, plus the submitted context.
 MESSAGE_FIELDS = (
@@ -27,11 +28,17 @@ MESSAGE_FIELDS = (
 )
 
 
-def message_of(record: dict[str, Any]) -> dict[str, Any]:
-    """The notification's JSON object for an ended record."""
+def message_of(record: dict[str, Any], outputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The notification's JSON object for an ended record, with what the project adds: `durationSeconds` and,
+    where listed, `outputObjects`."""
     message = {name: record[name] for name in MESSAGE_FIELDS if record.get(name) is not None}
     if record.get("status") != FAILED:
         message.pop("failureMessage", None)
+    if "submitTime" in message and "endTime" in message:
+        took = parse_iso(str(message["endTime"])) - parse_iso(str(message["submitTime"]))
+        message["durationSeconds"] = round(took.total_seconds(), 3)
+    if outputs is not None:
+        message["outputObjects"] = outputs
     return message
 
 
@@ -44,9 +51,10 @@ def deduplication_id(arn: str, status: str) -> str:
 
 
 class Notifier:
-    def __init__(self, topic_arn: str, client: Any) -> None:
+    def __init__(self, topic_arn: str, client: Any, outputs: OutputLister | None = None) -> None:
         self.topic_arn = topic_arn
         self.client = client
+        self.outputs = outputs
         self._fifo = topic_arn.endswith(".fifo")
 
     def publish(self, record: dict[str, Any]) -> str:
@@ -54,7 +62,7 @@ class Notifier:
         arn, status = record["invocationArn"], record["status"]
         request: dict[str, Any] = {
             "TopicArn": self.topic_arn,
-            "Message": encode(message_of(record)),
+            "Message": encode(message_of(record, self._outputs_of(record))),
             "Subject": f"Bedrock async invocation {status}: {arn.rsplit('/', 1)[-1]}",
             "MessageAttributes": {
                 "status": {"DataType": "String", "StringValue": status},
@@ -68,6 +76,11 @@ class Notifier:
             return str(self.client.publish(**request)["MessageId"])
         except (ClientError, BotoCoreError) as exc:
             raise classify(exc) from exc
+
+    def _outputs_of(self, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+        if self.outputs is None or record.get("status") != COMPLETED:
+            return None
+        return self.outputs.objects(record)
 
 
 def _number(value: Any) -> Any:

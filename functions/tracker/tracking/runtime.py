@@ -12,6 +12,7 @@ from .bedrock import BedrockReader, client_config
 from .config import Settings
 from .intake import Intake, is_sqs_batch
 from .notifier import Notifier
+from .outputs import OutputLister
 from .records import RecordStore
 from .sweep import Sweep
 from .tracker import Clock, Tracker, utcnow
@@ -42,7 +43,12 @@ class Runtime:
             session.client("dynamodb", config=config),
             retention=timedelta(days=settings.record_retention_days),
         )
-        notifier = Notifier(settings.topic_arn, session.client("sns", config=config))
+        outputs = (
+            OutputLister(session.client("s3", config=config), settings.output_buckets)
+            if settings.output_buckets
+            else None
+        )
+        notifier = Notifier(settings.topic_arn, session.client("sns", config=config), outputs)
         bedrock = BedrockReader(
             (lambda _region: bedrock_client)
             if bedrock_client is not None

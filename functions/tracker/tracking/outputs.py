@@ -1,0 +1,40 @@
+"""What a completed invocation wrote: the objects under its output folder, for buckets the user named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import classify
+from .telemetry import count_error, logger
+
+MAX_OBJECTS = 100  # a notification stays far below SNS's 256 KiB
+
+
+class OutputLister:
+    def __init__(self, client: Any, buckets: frozenset[str]) -> None:
+        self.client = client
+        self.buckets = buckets
+
+    def objects(self, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Key and size of each object under the invocation's `s3Uri`; None when not listed (bucket not named,
+        or the listing failed, which is logged and never holds the notification back)."""
+        uri = (record.get("outputDataConfig") or {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
+        if not isinstance(uri, str) or not uri.startswith("s3://"):
+            return None
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        if bucket not in self.buckets:
+            return None
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        try:
+            answer = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=MAX_OBJECTS)
+        except (ClientError, BotoCoreError) as exc:
+            error = classify(exc)
+            count_error(f"output_listing_{error.kind}")
+            logger.warning(
+                "could not list the invocation's output",
+                extra={"invocationArn": record.get("invocationArn"), "reason": error.reason},
+            )
+            return None
+        return [{"key": item["Key"], "size": item["Size"]} for item in answer.get("Contents", [])]
