@@ -19,6 +19,7 @@ CHECKOV = os.environ.get("CHECKOV") or str(ROOT / ".venv-checkov" / "bin" / "che
 STAR_RESOURCE_REASONS = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+    "bedrock:ListAsyncInvokes": "it names no resource; granted only when Discovery is true",
 }
 
 
@@ -58,7 +59,9 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
     translated: dict[str, Any],
 ) -> None:
     found = statements(translated)
-    assert {name for name, _ in found} == {"TrackerRole", "TrackerFunctionSweepRole", "OutputListingPolicy"}
+    assert {name for name, _ in found} == {
+        "TrackerRole", "TrackerFunctionSweepRole", "OutputListingPolicy", "DiscoveryPolicy",
+    }  # fmt: skip
     for role, statement in found:
         assert statement["Effect"] == "Allow"
         actions = as_list(statement["Action"])
@@ -74,6 +77,16 @@ def test_output_listing_is_granted_only_on_the_named_buckets_and_only_when_named
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "s3:ListBucket"
     assert statement["Resource"] == {"Ref": "OutputBucketArns"}
+
+
+def test_discovery_can_list_only_when_it_is_on() -> None:
+    policy = template.template()["Resources"]["DiscoveryPolicy"]
+    assert policy["Condition"] == "IsDiscovery"
+    assert template.parameter_default("Discovery") == "false"
+    actions = {s["Action"] for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert actions == {"bedrock:ListAsyncInvokes", "dynamodb:BatchGetItem"}
+    role_actions = str(template.resource("TrackerRole")["Policies"])
+    assert "ListAsyncInvokes" not in role_actions
 
 
 def test_the_schedule_can_only_invoke_the_function_and_dead_letter_to_its_queue(translated: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from botocore.config import Config
@@ -54,3 +55,14 @@ class BedrockReader:
                 raise Rejected(f"Bedrock refused {arn.arn}: {error.reason}") from exc
             raise error from exc
         return Invocation.from_answer(arn.arn, answer)
+
+    def submitted_since(self, region: str, since: datetime) -> Iterator[list[dict[str, Any]]]:
+        """Pages of ListAsyncInvokes summaries submitted after `since`, oldest first (discovery)."""
+        paginator = self.client(region).get_paginator("list_async_invokes")
+        pages = paginator.paginate(submitTimeAfter=since, sortBy="SubmissionTime", sortOrder="Ascending")
+        try:
+            for page in pages:
+                count(BEDROCK_CALLS)
+                yield list(page.get("asyncInvokeSummaries", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise classify(exc) from exc

@@ -24,6 +24,9 @@ class Settings:
     overdue_minutes: int = 60
     # Buckets whose objects a completed invocation's notification lists (s3:ListBucket granted on these only).
     output_buckets: frozenset[str] = frozenset()
+    # Regions whose invocations sweeps discover with ListAsyncInvokes; empty turns discovery off.
+    discovery_regions: tuple[str, ...] = ()
+    discovery_model_ids: frozenset[str] = frozenset()
 
     @property
     def fifo_topic(self) -> bool:
@@ -41,6 +44,8 @@ class Settings:
             function_timeout_seconds=_integer(env, "FUNCTION_TIMEOUT_SECONDS", 60, minimum=1),
             allowed_accounts=_accounts(env.get("ALLOWED_ACCOUNTS", "")),
             overdue_minutes=_integer(env, "OVERDUE_MINUTES", 60, minimum=1),
+            discovery_regions=tuple(dict.fromkeys(_list(env, "DISCOVERY_REGIONS"))),
+            discovery_model_ids=frozenset(_list(env, "DISCOVERY_MODEL_IDS")),
             output_buckets=frozenset(
                 part.strip().removeprefix("arn:").split(":::")[-1]
                 for part in env.get("OUTPUT_BUCKETS", "").split(",")
@@ -54,6 +59,10 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigurationError(f"environment variable {name} is required and is not set")
     return value
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
 
 
 def _accounts(raw: str) -> frozenset[str]:

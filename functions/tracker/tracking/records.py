@@ -184,6 +184,38 @@ class RecordStore:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def known(self, arns: list[str]) -> set[str]:
+        """Which of these ARNs have a record (BatchGetItem on the keys only; reads, not writes)."""
+        found: set[str] = set()
+        for start in range(0, len(arns), 100):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [{"invocationArn": {"S": arn}} for arn in dict.fromkeys(arns[start : start + 100])],
+                    "ProjectionExpression": "invocationArn",
+                }
+            }
+            while request:
+                try:
+                    answer = self.client.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as exc:
+                    raise classify(exc) from exc
+                found.update(item["invocationArn"]["S"] for item in answer["Responses"].get(self.table_name, []))
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def watermark(self, region: str) -> datetime | None:
+        """The newest submission time discovery has seen in a region (its own item in the table)."""
+        item = self.get(f"discovery#{region}")
+        return parse_iso(str(item["watermark"])) if item and "watermark" in item else None
+
+    def set_watermark(self, region: str, moment: datetime) -> None:
+        self._update(
+            f"discovery#{region}",
+            "SET #watermark = :watermark",
+            "attribute_not_exists(#watermark) OR #watermark < :watermark",
+            {"watermark": iso(moment)},
+        )
+
     def get(self, arn: str) -> dict[str, Any] | None:
         try:
             answer = self.client.get_item(

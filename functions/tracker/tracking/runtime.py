@@ -10,6 +10,7 @@ import boto3
 
 from .bedrock import BedrockReader, client_config
 from .config import Settings
+from .discovery import Discovery
 from .intake import Intake, is_sqs_batch
 from .notifier import Notifier
 from .outputs import OutputLister
@@ -66,7 +67,22 @@ class Runtime:
             settings=settings,
             tracker=tracker,
             intake=Intake(tracker, workers=settings.concurrency, allowed_accounts=settings.allowed_accounts),
-            sweep=Sweep(tracker, records, workers=settings.concurrency, clock=clock),
+            sweep=Sweep(
+                tracker,
+                records,
+                workers=settings.concurrency,
+                clock=clock,
+                discovery=Discovery(
+                    bedrock,
+                    records,
+                    tracker,
+                    regions=settings.discovery_regions,
+                    model_ids=settings.discovery_model_ids,
+                    clock=clock,
+                )
+                if settings.discovery_regions
+                else None,
+            ),
             clock=clock,
         )
 

@@ -1,4 +1,5 @@
-"""The sweep: retry pending notifications, then check every in-progress invocation that is due."""
+"""The sweep: discover untracked invocations (if enabled), retry pending notifications, then check every
+in-progress invocation that is due."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from .concurrency import map_concurrently
+from .discovery import Discovery
 from .errors import TrackerError
 from .invocations import InvocationArn
 from .records import NOTIFY, POLL, DueItem, RecordStore
@@ -32,17 +34,28 @@ class SweepReport:
 
 
 class Sweep:
-    def __init__(self, tracker: Tracker, records: RecordStore, *, workers: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        tracker: Tracker,
+        records: RecordStore,
+        *,
+        workers: int,
+        clock: Clock,
+        discovery: Discovery | None = None,
+    ) -> None:
         self.tracker = tracker
         self.records = records
         self.workers = workers
         self.clock = clock
+        self.discovery = discovery
 
     def run(self, *, deadline: datetime) -> SweepReport:
         count(SWEEPS)
         report = SweepReport()
         started = self.clock()
         stop_at = deadline - min(SAFETY_MARGIN, (deadline - started) / 3)
+        if self.discovery is not None:
+            report.outcomes.update(self.discovery.run(deadline=deadline, stop_at=stop_at))
         pending = self._work(NOTIFY, self._retry, report, started=started, stop_at=stop_at, deadline=deadline)
         gauge(NOTIFICATIONS_PENDING, pending)
         if not report.stopped_early:

@@ -77,6 +77,13 @@ class Tracker:
         if tracked and not invocation.ended and next_check <= now + SWEEP_PERIOD:
             self._report_if_overdue(invocation, now)
             return Outcome.IN_PROGRESS
+        return self.record(invocation, deadline=deadline, context=context)
+
+    def record(self, invocation: Invocation, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
+        """Record what Bedrock said of an invocation (asked just now, or listed by discovery); publish its ending
+        if this run recorded it."""
+        now = self.clock()
+        next_check = next_check_at(invocation, now=now, max_interval=self.max_poll_interval, durations=self.durations)
         observation = self.records.observe(
             invocation,
             now=now,
@@ -93,7 +100,7 @@ class Tracker:
             return Outcome.IN_PROGRESS
         self.durations.record(invocation)
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
-        logger.info("invocation ended", extra={"invocationArn": arn.arn, "status": invocation.status})
+        logger.info("invocation ended", extra={"invocationArn": invocation.invocation_arn, "status": invocation.status})
         return self._publish(observation.record)
 
     def worth_asking(self, item: DueItem) -> bool:

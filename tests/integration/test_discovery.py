@@ -1,0 +1,92 @@
+"""Discovery: invocations started in the account and never submitted are found, tracked and notified once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import ModuleType
+from typing import Any
+
+from local_stack.stack import LocalStack, Resources
+from tests.conftest import sqs_event
+from tracking.runtime import Runtime
+
+
+def discovering(app: ModuleType, **changes: Any) -> Runtime:
+    return Runtime.build(replace(app.runtime.settings, discovery_regions=("us-east-1",), **changes))
+
+
+def start(stack: LocalStack, resources: Resources, model: str = "amazon.nova-reel-v1:1") -> str:
+    return str(
+        stack.client("bedrock-runtime").start_async_invoke(
+            modelId=model,
+            modelInput={"taskType": "TEXT_VIDEO"},
+            outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{resources.bucket}/videos"}},
+        )["invocationArn"]
+    )
+
+
+def test_an_invocation_never_submitted_is_discovered_and_notified_once(
+    stack: LocalStack, resources: Resources, app: ModuleType
+) -> None:
+    runtime = discovering(app)
+    ended = start(stack, resources)
+    running = start(stack, resources)
+    stack.simulator.end(ended)
+
+    first = runtime.handle({})
+
+    assert first["outcomes"]["discovered_notified"] == 1
+    assert first["outcomes"]["discovered_in_progress"] == 1
+    stack.simulator.end(running)
+    second = runtime.handle({})
+    assert "discovered_notified" not in second["outcomes"]  # known now: not adopted again
+    assert second["outcomes"]["notified"] == 1  # the running one, through the ordinary sweep
+    runtime.handle({})
+    notified = sorted(n["message"]["invocationArn"] for n in stack.notifications())
+    assert notified == sorted([ended, running])
+    watermark = runtime.tracker.records.watermark("us-east-1")
+    assert watermark is not None
+
+
+def test_a_submitted_invocation_is_not_adopted_twice(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+    runtime = discovering(app)
+    invocation = start(stack, resources)
+    assert runtime.handle(sqs_event(invocation)) == {"batchItemFailures": []}
+    stack.simulator.end(invocation)
+
+    report = runtime.handle({})
+
+    assert not any(name.startswith("discovered") for name in report["outcomes"])
+    assert len(stack.notifications()) == 1
+
+
+def test_discovery_can_be_limited_to_some_models(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+    runtime = discovering(app, discovery_model_ids=frozenset({"luma.ray-v2:0"}))
+    start(stack, resources, model="amazon.nova-reel-v1:1")
+    luma = start(stack, resources, model="luma.ray-v2:0")
+
+    report = runtime.handle({})
+
+    assert {k: v for k, v in report["outcomes"].items() if k.startswith("discovered")} == {"discovered_in_progress": 1}
+    assert runtime.tracker.records.get(luma) is not None
+
+
+def test_without_discovery_nothing_is_listed(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+    start(stack, resources)
+    app.runtime.handle({})
+    assert stack.simulator.calls["ListAsyncInvokes"] == 0
+
+
+def test_a_listing_error_is_reported_and_the_next_sweep_lists_again(
+    stack: LocalStack, resources: Resources, app: ModuleType
+) -> None:
+    from local_stack.bedrock_simulator import Fault
+
+    runtime = discovering(app)
+    invocation = start(stack, resources)
+    stack.simulator.end(invocation)
+    stack.simulator.inject("ListAsyncInvokes", Fault(code="AccessDeniedException", count=1))
+
+    assert runtime.handle({})["outcomes"] == {"discovery_errors": 1}
+    assert runtime.handle({})["outcomes"] == {"discovered_notified": 1}
+    assert len(stack.notifications()) == 1
