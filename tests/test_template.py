@@ -150,3 +150,24 @@ def test_sam_build_packages_the_function_and_only_its_code_uri(tmp_path: Path) -
     assert (built / "aws_lambda_powertools").is_dir()
     assert not (built / "tests").exists()
     assert not (built / "local_stack").exists()
+
+
+def test_the_dashboard_is_valid_json_and_shows_only_metrics_the_function_emits() -> None:
+    import json
+    import re
+
+    from tracking import errors, telemetry
+
+    body, variables = template.template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert variables == {
+        "Service": template.template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    }
+    dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
+    titles = [widget["properties"]["title"] for widget in dashboard["widgets"]]
+    assert len(titles) == 6
+    emitted = {value for name, value in vars(telemetry).items() if name.isupper() and isinstance(value, str)}
+    kinds = {f"Errors.{cls.kind}" for cls in vars(errors).values() if isinstance(cls, type) and hasattr(cls, "kind")}
+    shown = set(re.findall(r'"BedrockAsyncTracker", "([\w.]+)"', body))
+    shown |= set(re.findall(r"MetricName=\W*(\w+)", body))
+    assert {"InvocationsInProgress", "EndingsByModel", "NotificationDelay", "Errors.service_error"} <= shown
+    assert shown <= emitted | kinds, shown - emitted - kinds

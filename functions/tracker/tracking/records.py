@@ -184,6 +184,27 @@ class RecordStore:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def count(self, work: str) -> int:
+        """How many records have this work (all of it, due or not): a counting Query on the index."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "#work = :work",
+            "ExpressionAttributeNames": {"#work": "work"},
+            "ExpressionAttributeValues": _values({"work": work}),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            try:
+                page = self.client.query(**request)
+            except (ClientError, BotoCoreError) as exc:
+                raise classify(exc) from exc
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def known(self, arns: list[str]) -> set[str]:
         """Which of these ARNs have a record (BatchGetItem on the keys only; reads, not writes)."""
         found: set[str] = set()

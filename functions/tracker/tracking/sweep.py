@@ -14,7 +14,7 @@ from .discovery import Discovery
 from .errors import TrackerError
 from .invocations import InvocationArn
 from .records import NOTIFY, POLL, DueItem, RecordStore
-from .telemetry import NOTIFICATIONS_PENDING, SWEEPS, count, count_error, gauge, logger
+from .telemetry import INVOCATIONS_IN_PROGRESS, NOTIFICATIONS_PENDING, SWEEPS, count, count_error, gauge, logger
 from .tracker import Clock, Outcome, Tracker
 
 # Stop starting new work this long before the Lambda's deadline, so that what is in flight can finish.
@@ -60,6 +60,10 @@ class Sweep:
         gauge(NOTIFICATIONS_PENDING, pending)
         if not report.stopped_early:
             self._work(POLL, self._check, report, started=started, stop_at=stop_at, deadline=deadline)
+            try:
+                gauge(INVOCATIONS_IN_PROGRESS, self.records.count(POLL))
+            except TrackerError as exc:  # a missing data point on the dashboard, nothing more
+                count_error(exc.kind)
         logger.info("sweep finished", extra=report.as_dict())
         return report
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger()
 metrics = Metrics()
@@ -22,6 +22,9 @@ SUBMISSIONS_RECEIVED = "SubmissionsReceived"
 SWEEPS = "Sweeps"
 INVOCATIONS_OVERDUE = "InvocationsOverdue"
 NOTIFICATIONS_PENDING = "NotificationsPending"
+INVOCATIONS_IN_PROGRESS = "InvocationsInProgress"
+NOTIFICATION_DELAY = "NotificationDelay"
+ENDINGS_BY_MODEL = "EndingsByModel"
 
 
 def count(name: str, value: int = 1) -> None:
@@ -34,6 +37,18 @@ def gauge(name: str, value: int) -> None:
     """A value emitted even when zero, for alarms that must see the all-clear."""
     with _lock:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def seconds(name: str, value: float) -> None:
+    with _lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=value)
+
+
+def count_ending(model_id: str, status: str) -> None:
+    """Endings per model and status, for the dashboard (a metric of its own, with those dimensions)."""
+    with _lock, single_metric(name=ENDINGS_BY_MODEL, unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="modelId", value=model_id)
+        metric.add_dimension(name="status", value=status)
 
 
 def count_error(kind: str) -> None:

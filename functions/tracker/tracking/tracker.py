@@ -10,7 +10,7 @@ from typing import Any
 
 from .bedrock import BedrockReader
 from .errors import AlreadyDone, TrackerError
-from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso
+from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
 from .polling import Durations, next_check_at, worth_asking
 from .records import DueItem, RecordStore
@@ -19,10 +19,13 @@ from .telemetry import (
     INVOCATIONS_FAILED,
     INVOCATIONS_OVERDUE,
     INVOCATIONS_TRACKED,
+    NOTIFICATION_DELAY,
     NOTIFICATIONS_PUBLISHED,
     count,
+    count_ending,
     count_error,
     logger,
+    seconds,
 )
 
 Clock = Callable[[], datetime]
@@ -100,6 +103,7 @@ class Tracker:
             return Outcome.IN_PROGRESS
         self.durations.record(invocation)
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
+        count_ending(invocation.model_id, invocation.status)
         logger.info("invocation ended", extra={"invocationArn": invocation.invocation_arn, "status": invocation.status})
         return self._publish(observation.record)
 
@@ -135,6 +139,9 @@ class Tracker:
             self._release(arn, exc.reason)
             return Outcome.NOTIFICATION_PENDING
         count(NOTIFICATIONS_PUBLISHED)
+        if record.get("endTime"):
+            delay = self.clock() - parse_iso(str(record["endTime"]))
+            seconds(NOTIFICATION_DELAY, max(0.0, delay.total_seconds()))
         logger.info(
             "notification published", extra={"invocationArn": arn, "messageId": message_id, "status": record["status"]}
         )
