@@ -15,10 +15,11 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt functions/tracker/requirements.txt
+$(VENV)/.installed: requirements-dev.txt functions/tracker/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .   # the bedrock-tracker command
 	touch $@
 
 # aws-sam-cli pins boto3, click and pydantic tightly: it lives in a virtual environment of its own.

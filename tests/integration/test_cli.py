@@ -1,0 +1,157 @@
+"""The bedrock-tracker command line, each command against the local stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local_stack.lambda_driver import LambdaDriver
+from local_stack.stack import LocalStack, Resources
+from tests.conftest import Invoke, arn, sqs_event
+from tracker_cli.main import main
+
+
+def cli(resources: Resources, *args: str) -> list[str]:
+    return [
+        "--stack", "", "--queue-url", resources.queue_url, "--dlq-url", resources.dead_letter_queue_url,
+        "--table", resources.table_name, "--topic-arn", resources.topic_arn, *args,
+    ]  # fmt: skip
+
+
+@pytest.mark.usefixtures("environment")
+def test_submit_sends_each_arn_with_its_context_and_the_function_tracks_them(
+    stack: LocalStack, resources: Resources, driver: LambdaDriver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = stack.simulator.add(arn("clisubmit001")), stack.simulator.add(arn("clisubmit002"))
+
+    assert main(cli(resources, "submit", first, second, "--context", '{"jobId": "7"}')) == 0
+
+    assert capsys.readouterr().out.count("submitted arn:aws:bedrock") == 2
+    assert driver.poll_once(wait_seconds=1) == 2
+    records = stack.client("dynamodb").scan(TableName=resources.table_name)["Items"]
+    assert {item["invocationArn"]["S"] for item in records} == {first, second}
+    assert all(item["context"]["M"]["jobId"]["S"] == "7" for item in records)
+
+
+@pytest.mark.usefixtures("environment")
+def test_submit_refuses_a_context_that_is_not_an_object(
+    resources: Resources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(cli(resources, "submit", arn("abcdefghij12"), "--context", "[1]")) == 2
+    assert "--context must be a JSON object" in capsys.readouterr().err
+
+
+def test_status_shows_the_record_or_says_it_is_not_tracked(
+    stack: LocalStack, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracked = stack.simulator.add(arn("clistatus001"))
+    invoke(sqs_event(tracked))
+    capsys.readouterr()  # the function's own log lines
+
+    assert main(cli(resources, "status", tracked)) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["status"] == "InProgress"
+    assert record["invocationArn"] == tracked
+
+    assert main(cli(resources, "status", arn("notracked001"))) == 1
+    assert "is not tracked" in capsys.readouterr().err
+
+
+def test_list_filters_by_status(
+    stack: LocalStack, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running, done = stack.simulator.add(arn("clilistrun01")), stack.simulator.add(arn("clilistdone1"))
+    invoke(sqs_event(running, done))
+    stack.simulator.end(done)
+    invoke({})
+    capsys.readouterr()
+
+    assert main(cli(resources, "list")) == 0
+    assert capsys.readouterr().out.count("arn:aws:bedrock") == 2
+    assert main(cli(resources, "list", "--status", "Completed")) == 0
+    out = capsys.readouterr().out
+    assert done in out
+    assert running not in out
+    assert "published" in out
+
+
+def test_watch_shows_counts_and_the_newest_invocations(
+    stack: LocalStack, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke(sqs_event(stack.simulator.add(arn("cliwatch0001"))))
+    capsys.readouterr()
+
+    assert main(cli(resources, "watch", "--iterations", "2", "--interval", "0")) == 0
+
+    out = capsys.readouterr().out
+    assert out.count("InProgress: 1  Completed: 0  Failed: 0  notifications pending: 0") == 2
+    assert arn("cliwatch0001") in out
+
+
+@pytest.mark.usefixtures("environment")
+def test_redrive_moves_the_dead_letters_back_to_the_intake_queue(
+    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqs = stack.client("sqs")
+    for body in ("first", "second"):
+        sqs.send_message(QueueUrl=resources.dead_letter_queue_url, MessageBody=body)
+
+    assert main(cli(resources, "redrive")) == 0
+
+    assert "moved 2 message(s)" in capsys.readouterr().out
+    assert stack.queue_depth(resources.dead_letter_queue_url) == 0
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=resources.queue_url, MaxNumberOfMessages=10)["Messages"]]
+    assert sorted(bodies) == ["first", "second"]
+
+
+@pytest.mark.usefixtures("environment")
+def test_start_starts_on_bedrock_and_submits_in_one_step(
+    stack: LocalStack, resources: Resources, driver: LambdaDriver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["start", "--model-id", "amazon.nova-reel-v1:1", "--input", '{"taskType": "TEXT_VIDEO"}',
+            "--output-s3-uri", f"s3://{resources.bucket}/videos", "--context", '{"jobId": "s"}']  # fmt: skip
+
+    assert main(cli(resources, *args)) == 0
+
+    out = capsys.readouterr().out
+    started = out.split("started ", 1)[1].split()[0]
+    assert started in stack.simulator.jobs
+    assert driver.poll_once(wait_seconds=1) == 1
+    item = stack.client("dynamodb").get_item(TableName=resources.table_name, Key={"invocationArn": {"S": started}})
+    assert item["Item"]["context"]["M"]["jobId"]["S"] == "s"
+
+
+@pytest.mark.usefixtures("environment")
+def test_resources_come_from_the_stacks_outputs(
+    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = {
+        "IntakeQueueUrl": resources.queue_url,
+        "IntakeDeadLetterQueueUrl": resources.dead_letter_queue_url,
+        "InvocationTableName": resources.table_name,
+        "NotificationTopicArn": resources.topic_arn,
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+    }
+    name = f"tracker-{resources.table_name}"
+    stack.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+    assert main(["--stack", name, "list"]) == 0
+    assert "0 invocation(s)" in capsys.readouterr().err
+
+    assert main(["--stack", "no-such-stack", "list"]) == 2
+    assert "cannot read stack 'no-such-stack'" in capsys.readouterr().err
+
+
+def test_the_console_script_is_installed_and_explains_itself() -> None:
+    script = Path(sys.executable).parent / "bedrock-tracker"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for command in ("submit", "status", "list", "watch", "redrive", "start"):
+        assert command in result.stdout

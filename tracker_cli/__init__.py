@@ -1,0 +1,1 @@
+"""The bedrock-tracker command-line tool."""
