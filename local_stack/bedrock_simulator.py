@@ -19,6 +19,7 @@ import json
 import random
 import re
 import secrets
+import sys
 import threading
 import time
 from collections import Counter
@@ -474,6 +475,12 @@ class SimulatorServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.simulator = simulator
         self._stop = threading.Event()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-connection (a stopped function process) is not the service's error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def endpoint(self) -> str:

@@ -52,6 +52,7 @@ class Demo:
         self.stack = LocalStack(time_factor=args.time_factor, failure_rate=args.failure_rate, seed=args.seed)
         self.tty = sys.stdout.isatty()
         self.arns: list[str] = []
+        self.unsubmitted: list[str] = []
         self.received: list[dict[str, Any]] = []
         self.log = ROOT / ".demo" / "function.log"
 
@@ -63,13 +64,15 @@ class Demo:
         )
         self.say(f"  intake queue {resources.queue_url}")
         self.say(f"  table {resources.table_name}, topic {resources.topic_arn}")
-        function = start_function(self.stack, self.log)
+        discovery = {"DISCOVERY_REGIONS": "us-east-1"} if self.args.discover else {}
+        function = start_function(self.stack, self.log, discovery)
         try:
             if self.args.fail_bedrock:
                 self.stack.simulator.inject("GetAsyncInvoke", Fault(code="InternalServerException", rate=1.0))
                 self.say("Every GetAsyncInvoke call will fail with InternalServerException (--fail-bedrock).")
             self.start_invocations()
             self.submit()
+            self.arns += self.unsubmitted  # from here on, accounted for like the rest
             finished = self.watch()
             return self.report(finished)
         finally:
@@ -93,6 +96,15 @@ class Demo:
             self.arns.append(answer["invocationArn"])
         models = Counter(WORKLOAD[i % len(WORKLOAD)][0] for i in range(self.args.invocations))
         self.say(f"Started {len(self.arns)} async invocations on the simulator: {dict(models)}")
+        for _ in range(self.args.discover):
+            answer = bedrock.start_async_invoke(
+                modelId="amazon.nova-reel-v1:1",
+                modelInput={"taskType": "TEXT_VIDEO"},
+                outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{self.stack.resources.bucket}/unsubmitted"}},
+            )
+            self.unsubmitted.append(answer["invocationArn"])
+        if self.args.discover:
+            self.say(f"Started {self.args.discover} more that nobody submits: discovery must find them.")
 
     def submit(self) -> None:
         sqs = self.stack.client("sqs")
@@ -108,7 +120,7 @@ class Demo:
         statuses = Counter(str(r.get("status", {}).get("S")) for r in records.values())
         self.received += self.stack.notifications()
         return {
-            "submitted": len(self.arns),
+            "invocations": len(self.arns),
             "tracked": len(records),
             "in progress": statuses["InProgress"],
             "completed": statuses["Completed"],
@@ -155,9 +167,14 @@ class Demo:
         self.say("\nNotifications received by an SQS subscriber of the topic:")
         for n in sorted(self.received, key=lambda n: n["message"]["invocationArn"]):
             message = n["message"]
-            detail = message.get("failureMessage") or message.get("outputDataConfig", {}).get(
-                "s3OutputDataConfig", {}
-            ).get("s3Uri", "")
+            files = ", ".join(o["key"].rsplit("/", 1)[-1] for o in message.get("outputObjects", []))
+            detail = (
+                message.get("failureMessage")
+                or files
+                or message.get("outputDataConfig", {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
+            )
+            if message["invocationArn"] in self.unsubmitted:
+                detail += "  (discovered)"
             context = json.dumps(message["context"]) if "context" in message else "-"
             model = message["modelArn"].rsplit("/", 1)[-1]
             self.say(
@@ -186,14 +203,15 @@ class Demo:
             problems.append(f"{len(self.arns) - len(ended)} invocation(s) still running on Bedrock")
         if not finished:
             problems.append(f"timed out after {self.args.timeout:.0f}s")
-        unaccounted = (
-            len(self.arns) + 1 - len(dead) - in_queue - sum(1 for a in self.arns if by_arn[a] or self._tracked(a))
-        )
-        lost = max(0, unaccounted)
+        tracked = self.records()
+        accounted = sum(1 for a in self.arns if by_arn[a] or a in tracked)
+        lost = max(0, len(self.arns) + 1 - len(dead) - in_queue - accounted)
+        submitted = len(self.arns) - len(self.unsubmitted)
+        discovered = f" (+{len(self.unsubmitted)} left to discovery)" if self.unsubmitted else ""
         self.say(
-            f"\nAccounting: {len(self.arns)} submitted, {len(ended)} ended, {sum(by_arn.values())} notification(s) "
-            f"for {len(by_arn)} invocation(s), {len(dead)} in the dead-letter queue, {in_queue} still in the intake "
-            f"queue, {lost} lost."
+            f"\nAccounting: {submitted} submitted{discovered}, {len(ended)} ended, "
+            f"{sum(by_arn.values())} notification(s) for {len(by_arn)} invocation(s), {len(dead)} in the dead-letter "
+            f"queue, {in_queue} still in the intake queue, {lost} lost."
         )
         if lost:
             problems.append(f"{lost} submission(s) lost")
@@ -219,9 +237,6 @@ class Demo:
             for kind, count in kinds.most_common():
                 self.say(f"  {count:>4} x {kind:<18} e.g. {reasons[kind][:90]}")
 
-    def _tracked(self, arn: str) -> bool:
-        return arn in self.records()
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
@@ -231,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--failure-rate", type=float, default=0.2, help="share of invocations that end Failed (0.2)")
     parser.add_argument("--fail-bedrock", action="store_true", help="make every GetAsyncInvoke call fail")
+    parser.add_argument(
+        "--discover",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also start N invocations nobody submits, with discovery on",
+    )
     parser.add_argument("--timeout", type=float, default=110, help="seconds before the demo gives up (110)")
     parser.add_argument("--seed", type=int, default=7)
     return Demo(parser.parse_args(argv)).run()

@@ -230,7 +230,7 @@ class LocalStack:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def start_function(stack: LocalStack, log: Path) -> subprocess.Popen[bytes]:
+def start_function(stack: LocalStack, log: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """The function in a process of its own, as Lambda runs it, fed by the event source mapping and the schedule
     (local_stack.lambda_driver), its logs written to `log`."""
     root = Path(__file__).resolve().parent.parent
@@ -241,6 +241,7 @@ def start_function(stack: LocalStack, log: Path) -> subprocess.Popen[bytes]:
         "LOCAL_QUEUE_URL": stack.resources.queue_url,
         "LOCAL_QUEUE_ARN": stack.resources.queue_arn,
         "PYTHONPATH": str(root),
+        **(extra or {}),
     }
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:

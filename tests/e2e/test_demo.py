@@ -77,3 +77,16 @@ def test_real_aws_cli_send_message_is_picked_up_and_tracked(
     assert record is not None
     assert record["context"] == {"from": "aws cli"}
     assert stack.queue_depth(resources.queue_url) == 0
+
+
+@pytest.mark.slow
+def test_demo_with_discovery_notifies_the_invocations_nobody_submitted_once() -> None:
+    result = run_demo("--invocations", "6", "--discover", "3", "--failure-rate", "0")
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert (
+        "Accounting: 6 submitted (+3 left to discovery), 9 ended, 9 notification(s) for 9 invocation(s)"
+        in result.stdout
+    )
+    assert result.stdout.count("(discovered)") == 3
+    assert "output.mp4" in result.stdout
