@@ -99,7 +99,7 @@ def worth_asking(
         return True
     age = (now - submit_time).total_seconds()
     step, window = max_interval.total_seconds(), period.total_seconds()
-    if age // step != (age - window) // step:
+    if age // step != (age + window) // step:  # the last sweep before each `max_interval` of age
         return True
     seen = durations.seen(model_id)
     if len(seen) < LEARN_AFTER or age - window > seen[-1]:
