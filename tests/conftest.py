@@ -33,6 +33,16 @@ def arn(invocation_id: str, region: str = "us-east-1", account: str = ACCOUNT) -
     return f"arn:aws:bedrock:{region}:{account}:async-invoke/{invocation_id}"
 
 
+def start_on_bedrock(stack: LocalStack, model: str = "amazon.nova-reel-v1:1", folder: str = "videos") -> str:
+    """StartAsyncInvoke on the simulator through boto3, writing under the stack's bucket: a real ARN back."""
+    answer = stack.client("bedrock-runtime").start_async_invoke(
+        modelId=model,
+        modelInput={"taskType": "TEXT_VIDEO"},
+        outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{stack.resources.bucket}/{folder}"}},
+    )
+    return str(answer["invocationArn"])
+
+
 def load_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / name).read_text())
     return event

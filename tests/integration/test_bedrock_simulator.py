@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from local_stack.bedrock_simulator import ARN_PATTERN, Fault, Simulator, SimulatorServer
 from local_stack.stack import LocalStack, Resources
+from tests.conftest import start_on_bedrock
 
 
 class Clock:
@@ -225,11 +226,7 @@ def test_time_factor_scales_durations(clock: Clock) -> None:
 
 def test_nova_reel_output_lands_in_a_folder_per_invocation(stack: LocalStack, resources: Resources) -> None:
     bedrock = stack.client("bedrock-runtime")
-    arn = bedrock.start_async_invoke(
-        modelId="amazon.nova-reel-v1:0",
-        modelInput={"taskType": "TEXT_VIDEO"},
-        outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{resources.bucket}/reels"}},
-    )["invocationArn"]
+    arn = start_on_bedrock(stack, model="amazon.nova-reel-v1:0", folder="reels")
     stack.simulator.end(arn)
 
     listed = stack.client("s3").list_objects_v2(Bucket=resources.bucket, Prefix=f"reels/{arn[-12:]}/")

@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import sqs_event
+from tests.conftest import sqs_event, start_on_bedrock
 from tracking.runtime import Runtime
 
 
@@ -16,13 +16,8 @@ def discovering(app: ModuleType, **changes: Any) -> Runtime:
 
 
 def start(stack: LocalStack, resources: Resources, model: str = "amazon.nova-reel-v1:1") -> str:
-    return str(
-        stack.client("bedrock-runtime").start_async_invoke(
-            modelId=model,
-            modelInput={"taskType": "TEXT_VIDEO"},
-            outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{resources.bucket}/videos"}},
-        )["invocationArn"]
-    )
+    assert stack.resources == resources
+    return start_on_bedrock(stack, model=model)
 
 
 def test_an_invocation_never_submitted_is_discovered_and_notified_once(

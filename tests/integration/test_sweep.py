@@ -7,7 +7,7 @@ import threading
 from types import ModuleType
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import Invoke, LogLines, arn, fail_calls, load_event, sqs_event
+from tests.conftest import Invoke, LogLines, arn, fail_calls, load_event, sqs_event, start_on_bedrock
 from tests.integration.test_intake import record_of
 from tracking.invocations import iso
 
@@ -255,12 +255,7 @@ def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
 def test_a_completed_nova_reel_notification_lists_its_output_and_duration(
     stack: LocalStack, resources: Resources, invoke: Invoke
 ) -> None:
-    bedrock = stack.client("bedrock-runtime")
-    invocation = bedrock.start_async_invoke(
-        modelId="amazon.nova-reel-v1:1",
-        modelInput={"taskType": "TEXT_VIDEO"},
-        outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{resources.bucket}/videos"}},
-    )["invocationArn"]
+    invocation = start_on_bedrock(stack)
     invoke(sqs_event(invocation))
     stack.simulator.end(invocation)
 
