@@ -124,7 +124,8 @@ class RecordStore:
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
         try:
-            answer = self.client.update_item(
+            answer = self._call(
+                "update_item",
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": arn}},
                 UpdateExpression="SET #dueAt = :lease",
@@ -133,11 +134,8 @@ class RecordStore:
                 ExpressionAttributeValues=_values({"lease": epoch(lease_until), "notify": NOTIFY, "now": epoch(now)}),
                 ReturnValues="ALL_NEW",
             )
-        except (ClientError, BotoCoreError) as exc:
-            error = classify(exc)
-            if isinstance(error, AlreadyDone):
-                return None
-            raise error from exc
+        except AlreadyDone:
+            return None
         return _item(answer["Attributes"])
 
     def mark_published(self, arn: str, *, now: datetime, message_id: str) -> None:
@@ -172,17 +170,10 @@ class RecordStore:
             "ExpressionAttributeValues": _values({"work": work, "now": epoch(now)}),
             "Limit": page_size,
         }
-        while True:
-            try:
-                page = self.client.query(**request)
-            except (ClientError, BotoCoreError) as exc:
-                raise classify(exc) from exc
+        for page in self._query(request):
             items = [DueItem.of(item) for item in page.get("Items", [])]
             if items:
                 yield items
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def count(self, work: str) -> int:
         """How many records have this work (all of it, due or not): a counting Query on the index."""
@@ -194,16 +185,7 @@ class RecordStore:
             "ExpressionAttributeValues": _values({"work": work}),
             "Select": "COUNT",
         }
-        total = 0
-        while True:
-            try:
-                page = self.client.query(**request)
-            except (ClientError, BotoCoreError) as exc:
-                raise classify(exc) from exc
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sum(int(page.get("Count", 0)) for page in self._query(request))
 
     def known(self, arns: list[str]) -> set[str]:
         """Which of these ARNs have a record (BatchGetItem on the keys only; reads, not writes)."""
@@ -216,10 +198,7 @@ class RecordStore:
                 }
             }
             while request:
-                try:
-                    answer = self.client.batch_get_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise classify(exc) from exc
+                answer = self._call("batch_get_item", RequestItems=request)
                 found.update(item["invocationArn"]["S"] for item in answer["Responses"].get(self.table_name, []))
                 request = answer.get("UnprocessedKeys") or {}
         return found
@@ -238,12 +217,9 @@ class RecordStore:
         )
 
     def get(self, arn: str) -> dict[str, Any] | None:
-        try:
-            answer = self.client.get_item(
-                TableName=self.table_name, Key={"invocationArn": {"S": arn}}, ConsistentRead=True
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise classify(exc) from exc
+        answer = self._call(
+            "get_item", TableName=self.table_name, Key={"invocationArn": {"S": arn}}, ConsistentRead=True
+        )
         return _item(answer["Item"]) if "Item" in answer else None
 
     def _update(self, arn: str, expression: str, condition: str, values: dict[str, Any]) -> None:
@@ -252,17 +228,32 @@ class RecordStore:
             for word in (expression + " " + condition).replace(",", " ").split()
             if word.startswith("#")
         }
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key={"invocationArn": {"S": arn}},
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_values(values),
+        )
+
+    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
+        """One DynamoDB call, its errors turned into the project's (a failed condition is AlreadyDone)."""
         try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"invocationArn": {"S": arn}},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_values(values),
-            )
+            answer: dict[str, Any] = getattr(self.client, operation)(**request)
         except (ClientError, BotoCoreError) as exc:
             raise classify(exc) from exc
+        return answer
+
+    def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The pages of a Query, following LastEvaluatedKey."""
+        while True:
+            page = self._call("query", **request)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 def _values(values: dict[str, Any]) -> dict[str, Any]:
