@@ -75,23 +75,22 @@ class Tracker:
         publish no longer raises.
         """
         invocation = self.bedrock.get(arn)
-        now = self.clock()
-        next_check = next_check_at(invocation, now=now, max_interval=self.max_poll_interval, durations=self.durations)
-        if tracked and not invocation.ended and next_check <= now + SWEEP_PERIOD:
-            self._report_if_overdue(invocation, now)
-            return Outcome.IN_PROGRESS
+        if tracked and not invocation.ended:
+            now = self.clock()
+            if self._next_check(invocation, now) <= now + SWEEP_PERIOD:  # still due next sweep: nothing to write
+                self._report_if_overdue(invocation, now)
+                return Outcome.IN_PROGRESS
         return self.record(invocation, deadline=deadline, context=context)
 
     def record(self, invocation: Invocation, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
         """Record what Bedrock said of an invocation (asked just now, or listed by discovery); publish its ending
         if this run recorded it."""
         now = self.clock()
-        next_check = next_check_at(invocation, now=now, max_interval=self.max_poll_interval, durations=self.durations)
         observation = self.records.observe(
             invocation,
             now=now,
             context=context,
-            next_check_at=next_check,
+            next_check_at=self._next_check(invocation, now),
             lease_until=deadline + LEASE_MARGIN,
         )
         if observation.created:
@@ -158,6 +157,9 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
             )
         return Outcome.NOTIFIED
+
+    def _next_check(self, invocation: Invocation, now: datetime) -> datetime:
+        return next_check_at(invocation, now=now, max_interval=self.max_poll_interval, durations=self.durations)
 
     def _report_if_overdue(self, invocation: Invocation, now: datetime) -> None:
         if now - invocation.submit_time > self.overdue_after:
