@@ -85,3 +85,17 @@ def test_a_listing_error_is_reported_and_the_next_sweep_lists_again(
     assert runtime.handle({})["outcomes"] == {"discovery_errors": 1}
     assert runtime.handle({})["outcomes"] == {"discovered_notified": 1}
     assert len(stack.notifications()) == 1
+
+
+def test_a_watermark_moved_further_by_a_concurrent_sweep_is_kept_without_an_error(
+    stack: LocalStack, resources: Resources, app: ModuleType
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    records = app.runtime.tracker.records
+    later = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    records.set_watermark("us-east-1", later)
+
+    records.set_watermark("us-east-1", later - timedelta(minutes=1))  # the slower sweep: not an error
+
+    assert records.watermark("us-east-1") == later

@@ -209,12 +209,16 @@ class RecordStore:
         return parse_iso(str(item["watermark"])) if item and "watermark" in item else None
 
     def set_watermark(self, region: str, moment: datetime) -> None:
-        self._update(
-            f"discovery#{region}",
-            "SET #watermark = :watermark",
-            "attribute_not_exists(#watermark) OR #watermark < :watermark",
-            {"watermark": iso(moment)},
-        )
+        """Move the watermark forward; a concurrent sweep that moved it further already did the work."""
+        try:
+            self._update(
+                f"discovery#{region}",
+                "SET #watermark = :watermark",
+                "attribute_not_exists(#watermark) OR #watermark < :watermark",
+                {"watermark": iso(moment)},
+            )
+        except AlreadyDone:
+            return
 
     def get(self, arn: str) -> dict[str, Any] | None:
         answer = self._call(
