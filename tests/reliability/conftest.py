@@ -67,6 +67,16 @@ class World:
     def start(self, count: int, prefix: str = "job") -> list[str]:
         return [self.stack.simulator.add(arn(f"{prefix}{i:0{12 - len(prefix)}d}")) for i in range(count)]
 
+    def tracked_then_ended(self, count: int, prefix: str) -> tuple[list[str], Runtime]:
+        """`count` invocations submitted and tracked in progress by a new environment, then ended on Bedrock."""
+        jobs = self.start(count, prefix)
+        runtime = self.environment()
+        self.send(*jobs)
+        self.deliver(runtime)
+        for job in jobs:
+            self.stack.simulator.end(job)
+        return jobs, runtime
+
     def send(self, *bodies: str) -> None:
         sqs = self.stack.client("sqs")
         for body in bodies:

@@ -49,12 +49,7 @@ def _redelivered(world: World) -> None:
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "InternalServerException"])
 def test_bedrock_errors_during_a_sweep_leave_the_invocation_due(world: World, code: str) -> None:
-    jobs = world.start(3, "swpb")
-    runtime = world.environment()
-    world.send(*jobs)
-    world.deliver(runtime)
-    for job in jobs:
-        world.stack.simulator.end(job)
+    jobs, runtime = world.tracked_then_ended(3, "swpb")
     world.stack.simulator.inject("GetAsyncInvoke", Fault(code=code, count=12))
 
     report = world.sweep(runtime)
@@ -106,11 +101,7 @@ def test_record_write_failing_at_intake_keeps_the_message(world: World) -> None:
 
 
 def test_record_write_failing_during_a_sweep_leaves_the_ending_to_the_next(world: World) -> None:
-    (job,) = world.start(1, "ddbs")
-    runtime = world.environment()
-    world.send(job)
-    world.deliver(runtime)
-    world.stack.simulator.end(job)
+    (job,), runtime = world.tracked_then_ended(1, "ddbs")
     fail_write(runtime, "observe", times=1)
 
     assert world.sweep(runtime)["errors"] == {"throttled": 1}
@@ -120,11 +111,7 @@ def test_record_write_failing_during_a_sweep_leaves_the_ending_to_the_next(world
 
 
 def test_claim_failing_leaves_the_notification_pending_for_the_next_sweep(world: World) -> None:
-    (job,) = world.start(1, "ddbc")
-    runtime = world.environment()
-    world.send(job)
-    world.deliver(runtime)
-    world.stack.simulator.end(job)
+    (job,), runtime = world.tracked_then_ended(1, "ddbc")
     fail_calls_on_publish = _fail_publish(runtime, times=1)
     world.sweep(runtime)  # ends, publish fails, released: pending and due
     assert fail_calls_on_publish == [1]
@@ -137,11 +124,7 @@ def test_claim_failing_leaves_the_notification_pending_for_the_next_sweep(world:
 
 
 def test_release_failing_after_a_failed_publish_is_retried_once_the_lease_runs_out(world: World) -> None:
-    (job,) = world.start(1, "ddbr")
-    runtime = world.environment()
-    world.send(job)
-    world.deliver(runtime)
-    world.stack.simulator.end(job)
+    (job,), runtime = world.tracked_then_ended(1, "ddbr")
     _fail_publish(runtime, times=1)
     fail_write(runtime, "release", times=1)
 
@@ -158,11 +141,7 @@ def test_publish_succeeded_but_its_bookkeeping_failed_on_a_fifo_topic_is_deliver
 ) -> None:
     """The one window a standard topic cannot close (see the next test); FIFO's deduplication id closes it."""
     fifo = _fifo_world(world, monkeypatch)
-    (job,) = fifo.start(1, "fifo")
-    runtime = fifo.environment()
-    fifo.send(job)
-    fifo.deliver(runtime)
-    fifo.stack.simulator.end(job)
+    (job,), runtime = fifo.tracked_then_ended(1, "fifo")
     fail_write(runtime, "mark_published", times=1)
 
     fifo.sweep(runtime)
@@ -175,11 +154,7 @@ def test_publish_succeeded_but_its_bookkeeping_failed_on_a_standard_topic_repeat
     """Documented limit: SNS has no way to ask whether a message went out, so a run that published and then
     could not record it (after the SDK's retries) leaves the lease to run out and a sweep publishes again.
     This takes a DynamoDB failure between two calls made milliseconds apart; a FIFO topic removes it."""
-    (job,) = world.start(1, "stnd")
-    runtime = world.environment()
-    world.send(job)
-    world.deliver(runtime)
-    world.stack.simulator.end(job)
+    (job,), runtime = world.tracked_then_ended(1, "stnd")
     fail_write(runtime, "mark_published", times=1)
 
     world.sweep(runtime)
@@ -203,12 +178,7 @@ def _fail_publish(runtime: Runtime, *, times: int) -> list[int]:
 
 @pytest.mark.parametrize("times", [1, 3])
 def test_publish_failures_are_retried_by_later_sweeps_and_delivered_once(world: World, times: int) -> None:
-    jobs = world.start(4, "snsf")
-    runtime = world.environment()
-    world.send(*jobs)
-    world.deliver(runtime)
-    for job in jobs:
-        world.stack.simulator.end(job)
+    jobs, runtime = world.tracked_then_ended(4, "snsf")
     _fail_publish(runtime, times=times)
 
     for _ in range(times + 1):
