@@ -1,9 +1,11 @@
 """Drives a handler as Lambda does: an SQS event source mapping and an EventBridge Scheduler timer.
 
 The poller receives batches, builds Lambda's SQS event, calls the handler, deletes only the messages not
-named in `batchItemFailures` (none if the handler raised), and leaves the rest to come back after the
-visibility timeout until the queue's `maxReceiveCount` moves them to the dead-letter queue. The timer sends
-the template's schedule `Input` at the template's rate, both scaled by the stack's time factor.
+named in `batchItemFailures` (none if the handler raised or ran out of time), and leaves the rest to come back
+after the visibility timeout until the queue's `maxReceiveCount` moves them to the dead-letter queue. A run that
+reaches its deadline is killed, as Lambda kills it: no AWS call of it gets through afterwards (`killed_at`), and
+its whole batch comes back. The timer sends the template's schedule `Input` at the template's rate, both scaled
+by the stack's time factor.
 
     python -m local_stack.lambda_driver   # with the function's environment set, as `make demo` does
 """
@@ -14,11 +16,61 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class Killed(BaseException):
+    """Lambda ended the run at its deadline: nothing of it runs after this (not an Exception: nothing catches it)."""
+
+
+class TimedOut(Exception):
+    """The handler did not return before its deadline (Lambda reports "Task timed out")."""
+
+
+class _RunDeadline:
+    """Whether the run in progress is past its deadline; asked at every AWS call of the process (one run at a time,
+    as in one execution environment)."""
+
+    passed: Callable[[], bool] | None = None
+
+
+_RUN = _RunDeadline()
+
+
+def _enforce_deadlines() -> None:
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+    if getattr(original, "_enforced", False):
+        return
+
+    def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        passed = _RUN.passed
+        if passed is not None and passed():
+            raise Killed(f"{operation_name} called after the run's deadline")
+        answer = original(self, operation_name, api_params)
+        if passed is not None and passed():  # the call outlasted the deadline: the run died during it
+            raise Killed(f"{operation_name} answered after the run's deadline")
+        return answer
+
+    _make_api_call._enforced = True  # type: ignore[attr-defined]
+    BaseClient._make_api_call = _make_api_call
+
+
+@contextmanager
+def killed_at(passed: Callable[[], bool]) -> Iterator[None]:
+    """While this run lasts, every AWS call it makes once `passed()` raises Killed."""
+    _enforce_deadlines()
+    _RUN.passed = passed
+    try:
+        yield
+    finally:
+        _RUN.passed = None
 
 
 @dataclass
@@ -90,6 +142,7 @@ class LambdaDriver:
     region: str = "us-east-1"
     invocations: int = 0
     errors: int = 0
+    timeouts: int = 0
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -97,13 +150,31 @@ class LambdaDriver:
         self._threads: list[threading.Thread] = []
 
     def invoke(self, event: dict[str, Any]) -> Any:
+        """One invocation with Lambda's deadline: raises TimedOut if the handler has not returned by then."""
         with self._lock:
             self.invocations += 1
-            try:
-                return self.handler(event, LambdaContext(timeout=self.timeout))
-            except Exception:
+            context = LambdaContext(timeout=self.timeout)
+            outcome: dict[str, Any] = {}
+
+            def run() -> None:
+                try:
+                    with killed_at(lambda: context.get_remaining_time_in_millis() <= 0):
+                        outcome["response"] = self.handler(event, context)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller, as Lambda reports it
+                    outcome["error"] = exc
+
+            thread = threading.Thread(target=run, name="invocation", daemon=True)
+            thread.start()
+            thread.join(self.timeout)
+            if thread.is_alive() or isinstance(outcome.get("error"), Killed):
                 self.errors += 1
-                raise
+                self.timeouts += 1
+                thread.join(self.timeout)  # it dies at its next AWS call; the environment starts over
+                raise TimedOut(f"Task timed out after {self.timeout:.2f} seconds")
+            if "error" in outcome:
+                self.errors += 1
+                raise outcome["error"]
+            return outcome["response"]
 
     def poll_once(self, wait_seconds: int = 1) -> int:
         """One receive and, if anything came, one handler invocation. Returns the number of messages."""
@@ -168,7 +239,8 @@ def from_environment(handler: Handler, *, time_factor: float, queue_url: str, qu
     from . import template
 
     intake = template.intake_settings()
-    period, schedule_input = template.schedule()
+    _, schedule_input = template.schedule()
+    period, _ = template.scaled_schedule(time_factor)
     return LambdaDriver(
         handler=handler,
         sqs=boto3.client("sqs"),
@@ -176,7 +248,7 @@ def from_environment(handler: Handler, *, time_factor: float, queue_url: str, qu
         queue_arn=queue_arn,
         batch_size=intake["batch_size"],
         timeout=template.function_settings()["timeout"],
-        schedule_period=period * time_factor,
+        schedule_period=period,
         schedule_input=schedule_input,
     )
 

@@ -1,8 +1,7 @@
 """`make stack`: the local stack and the function, running until Ctrl-C, for trying it by hand.
 
-Prints the endpoints and the names to use with the AWS CLI or boto3, for example:
-
-    aws --endpoint-url http://127.0.0.1:4566 sqs send-message --queue-url URL --message-body ARN
+Prints the endpoints and the names to use with the AWS CLI or boto3, and writes them to `.demo/stack.env` for
+another terminal to `source` (with the test credentials, and the AWS CLI that `make dev` installs on PATH).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from pathlib import Path
 from .stack import LocalStack, start_function
 
 ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = ROOT / ".demo" / "stack.env"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,25 +32,26 @@ def main(argv: list[str] | None = None) -> None:
     log = ROOT / ".demo" / "stack-function.log"
     function = start_function(stack, log)
     r = stack.resources
-    print(
-        f"""Local stack running (Ctrl-C to stop). The function's logs: {log}
-
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+    settings = f"""export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL={stack.aws_endpoint}
 export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={stack.bedrock_endpoint}
+export PATH="{ROOT / ".venv-cli" / "bin"}:{ROOT / ".venv" / "bin"}:$PATH"
 QUEUE_URL={r.queue_url}
 DLQ_URL={r.dead_letter_queue_url}
 TOPIC_ARN={r.topic_arn}
 TABLE_NAME={r.table_name}
 SUBSCRIBER_URL={r.subscriber_queue_url}
-BUCKET={r.bucket}""",
-        flush=True,
-    )
+BUCKET={r.bucket}
+"""
+    ENV_FILE.write_text(settings)
+    print(f"Local stack running (Ctrl-C to stop). The function's logs: {log}\n", flush=True)
+    print(settings + f"\n(also in {ENV_FILE.relative_to(ROOT)}: `source` it in another terminal)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
+        ENV_FILE.unlink(missing_ok=True)
         function.terminate()
         stack.stop()
 

@@ -1,5 +1,9 @@
 """The local stack: moto's server for DynamoDB, SQS, SNS and S3, the Bedrock simulator, and the resources of
-template.yaml created on them, with the names and settings the deployed function would see."""
+template.yaml created on them, with the names and settings the deployed function would see.
+
+What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically and deletes
+items whose TTL has passed (`expire_records`, on the stack's clock); the function reaches AWS through a proxy
+(aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import secrets
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from . import template
+from .aws_proxy import AwsProxy
 from .bedrock_simulator import Simulator, SimulatorServer
 
 REGION = "us-east-1"
@@ -68,8 +75,10 @@ class LocalStack:
     fifo: bool = False
     moto_port: int = 0
     simulator_port: int = 0
+    proxy_port: int = 0
     simulator: Simulator = field(init=False)
     resources: Resources = field(init=False)
+    proxy: AwsProxy = field(init=False)
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
@@ -78,6 +87,7 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"
+        self.proxy = AwsProxy(self.aws_endpoint, port=self.proxy_port).start()
         self.simulator = Simulator(
             account=ACCOUNT,
             time_factor=self.time_factor,
@@ -92,7 +102,34 @@ class LocalStack:
 
     def stop(self) -> None:
         self._simulator_server.stop()
+        self.proxy.stop()
         self._moto.stop()
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The stack's clock: Bedrock's jobs, SNS FIFO deduplication and DynamoDB's TTL all run on it."""
+        return self.simulator.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        self.simulator.clock = clock
+        self.proxy.state.clock = clock
+
+    def expire_records(self) -> int:
+        """Delete the items whose TTL attribute has passed on the stack's clock, as DynamoDB's TTL does (at some
+        time after it passes; moto never does). Returns how many were deleted."""
+        dynamodb = self.client("dynamodb")
+        attribute = template.ttl_attribute()
+        now = int(self.clock().timestamp())
+        expired = [
+            item["invocationArn"]
+            for page in dynamodb.get_paginator("scan").paginate(TableName=self.resources.table_name)
+            for item in page["Items"]
+            if attribute in item and int(item[attribute]["N"]) <= now
+        ]
+        for key in expired:
+            dynamodb.delete_item(TableName=self.resources.table_name, Key={"invocationArn": key})
+        return len(expired)
 
     def environment(self) -> dict[str, str]:
         """The function's environment: the template's variables, with the SDK's endpoint settings pointing here."""
@@ -102,10 +139,11 @@ class LocalStack:
         return {
             **settings["environment"],
             "MAX_POLL_INTERVAL_SECONDS": str(max(1, round(interval * self.time_factor)) if interval else 0),
+            "SWEEP_SCHEDULE": template.scaled_schedule(self.time_factor)[1],
             **CREDENTIALS,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_ENDPOINT_URL": self.proxy.endpoint,  # the function's calls pass the proxy; a test's go to moto
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_endpoint,
             "ALLOWED_ACCOUNTS": ACCOUNT,  # as the template sets it: the deploying account
             "OUTPUT_BUCKETS": f"arn:aws:s3:::{self.resources.bucket}",

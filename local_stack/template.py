@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -96,6 +98,13 @@ def schedule() -> tuple[float, dict[str, Any]]:
     return float(int(match[1]) * unit), json.loads(event["Input"])
 
 
+def scaled_schedule(time_factor: float) -> tuple[int, str]:
+    """The sweep period on a clock `time_factor` times as fast, in whole seconds, and as a rate expression."""
+    period, _ = schedule()
+    seconds = max(1, round(period * time_factor))
+    return seconds, f"rate({seconds} second{'s' if seconds > 1 else ''})"
+
+
 def function_settings() -> dict[str, Any]:
     """Timeout and the environment the template gives the function, parameters at their defaults."""
     globals_ = template()["Globals"]["Function"]
@@ -103,3 +112,19 @@ def function_settings() -> dict[str, Any]:
     env = {**globals_["Environment"]["Variables"], **function["Environment"]["Variables"]}
     plain = {name: str(_resolve(value)) for name, value in env.items() if not isinstance(_resolve(value), dict)}
     return {"timeout": int(function.get("Timeout", globals_["Timeout"])), "environment": plain}
+
+
+def translated(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would create from the template, translated offline by SAM's own
+    translator as `sam validate` does (no managed policies are looked up: the template uses none)."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    document = copy.deepcopy(template())
+    document["Resources"]["TrackerFunction"]["Properties"]["CodeUri"] = "s3://bucket/tracker.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    result: dict[str, Any] = transform(document, parameters or {}, NoManagedPolicies())
+    return result

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -68,12 +69,16 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def resources(stack: LocalStack) -> Iterator[Resources]:
+    stack.clock = lambda: datetime.now(UTC)
     stack.simulator.clear_faults()
     stack.simulator.jobs.clear()
     stack.simulator.calls.clear()
     stack.simulator.regions.clear()
+    stack.proxy.clear()
     yield stack.new_resources()
     stack.simulator.clear_faults()
+    stack.proxy.clear()
+    stack.clock = lambda: datetime.now(UTC)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ hooks at each step, and the contract's invariants checked after every case."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,10 +14,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stack.lambda_driver import sqs_event
+from local_stack.lambda_driver import Killed, killed_at, sqs_event
 from local_stack.stack import LocalStack, Resources
 from tests.conftest import arn
 from tracking.config import Settings
+from tracking.records import RecordStore
 from tracking.runtime import Runtime
 
 
@@ -29,12 +31,53 @@ class Clock:
 
     def __init__(self) -> None:
         self.now = datetime.now(UTC)
+        self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        with self._lock:
+            self.now += timedelta(seconds=seconds)
+
+    def advance_to(self, moment: datetime) -> None:
+        with self._lock:
+            self.now = max(self.now, moment)
+
+
+class Waves:
+    """Virtual latency for one client's calls, made in parallel: calls gather into waves of up to `width` (the
+    function's pool), every call of a wave starts at the same moment of the test's clock, and the clock reads
+    `seconds` later once they answer. What fits before a deadline is then exact, whatever the threads' timing."""
+
+    def __init__(self, clock: Clock, seconds: float, *, width: int, gather: float = 5.0) -> None:
+        self.clock, self.seconds, self.width, self.gather = clock, seconds, width, gather
+        self._condition = threading.Condition()
+        self._wave, self._waiting = 0, 0
+        self._starts: list[datetime] = []
+        self._mine = threading.local()
+        self.waves: list[int] = []  # calls per wave
+
+    def install(self, client: Any) -> None:
+        name = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-call.{name}", self._before)
+        client.meta.events.register(f"after-call.{name}", self._after)
+
+    def _before(self, **_: Any) -> None:
+        with self._condition:
+            wave = self._wave
+            self._waiting += 1
+            if self._waiting < self.width:
+                self._condition.wait_for(lambda: self._wave > wave, timeout=self.gather)
+            if self._wave == wave:  # full, or nobody else is coming: this wave starts, all of it now
+                self.waves.append(self._waiting)
+                self._starts.append(self.clock())
+                self._wave, self._waiting = wave + 1, 0
+                self._condition.notify_all()
+            self._mine.start = self._starts[wave]
+
+    def _after(self, **_: Any) -> None:
+        self.clock.advance_to(self._mine.start + timedelta(seconds=self.seconds))
 
 
 @dataclass
@@ -48,6 +91,10 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.budget - (self.clock() - self.started).total_seconds()) * 1000))
+
+    def passed(self) -> bool:
+        """Past the deadline: Lambda has killed the run."""
+        return self.clock() > self.started + timedelta(seconds=self.budget)
 
 
 @dataclass
@@ -64,15 +111,19 @@ class World:
 
         return Runtime.build(replace(self.settings, **changes), clock=self.clock)
 
-    def start(self, count: int, prefix: str = "job") -> list[str]:
-        return [self.stack.simulator.add(arn(f"{prefix}{i:0{12 - len(prefix)}d}")) for i in range(count)]
+    def start(self, count: int, prefix: str = "job", *, seconds: float = 3600.0) -> list[str]:
+        """`count` invocations on Bedrock, each running `seconds` on the test's clock unless ended earlier."""
+        return [
+            self.stack.simulator.add(arn(f"{prefix}{i:0{12 - len(prefix)}d}"), seconds=seconds) for i in range(count)
+        ]
 
     def tracked_then_ended(self, count: int, prefix: str) -> tuple[list[str], Runtime]:
         """`count` invocations submitted and tracked in progress by a new environment, then ended on Bedrock."""
         jobs = self.start(count, prefix)
         runtime = self.environment()
         self.send(*jobs)
-        self.deliver(runtime)
+        while self.deliver(runtime, batch=100)["received"]:
+            pass
         for job in jobs:
             self.stack.simulator.end(job)
         return jobs, runtime
@@ -83,18 +134,29 @@ class World:
             sqs.send_message(QueueUrl=self.resources.queue_url, MessageBody=body)
             self.submitted.append(body)
 
-    def deliver(self, runtime: Runtime, *, budget: float = 60.0) -> dict[str, Any]:
-        """One event source mapping step: receive, invoke, delete what succeeded (nothing if the run died)."""
+    def deliver(self, runtime: Runtime, *, budget: float = 60.0, batch: int = 10) -> dict[str, Any]:
+        """One event source mapping step: receive up to `batch` messages, invoke, delete what succeeded (nothing if
+        the run died)."""
         sqs = self.stack.client("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=self.resources.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=1
-        ).get("Messages", [])
+        messages: list[dict[str, Any]] = []
+        while len(messages) < batch:
+            received = sqs.receive_message(
+                QueueUrl=self.resources.queue_url,
+                MaxNumberOfMessages=min(10, batch - len(messages)),
+                AttributeNames=["All"],
+                VisibilityTimeout=1,
+            ).get("Messages", [])
+            if not received:
+                break
+            messages += received
         if not messages:
             return {"received": 0}
         event = sqs_event(messages, queue_arn=self.resources.queue_arn, region="us-east-1")
+        context = FakeContext(self.clock, budget)
         try:
-            response = runtime.handle(event, FakeContext(self.clock, budget))
-        except Crash:
+            with killed_at(context.passed):
+                response = runtime.handle(event, context)
+        except (Crash, Killed):  # Lambda hands the whole batch back
             return {"received": len(messages), "crashed": True}
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for message in messages:
@@ -103,16 +165,20 @@ class World:
         return {"received": len(messages), "failed": len(failed)}
 
     def sweep(self, runtime: Runtime, *, budget: float = 60.0) -> dict[str, Any]:
+        context = FakeContext(self.clock, budget)
         try:
-            return runtime.handle({}, FakeContext(self.clock, budget))
-        except Crash:
+            with killed_at(context.passed):
+                return runtime.handle({}, context)
+        except (Crash, Killed):
             return {"crashed": True}
 
     def notifications(self) -> Counter[str]:
         return Counter(n["message"]["invocationArn"] for n in self.stack.notifications())
 
     def record(self, invocation: str) -> dict[str, Any] | None:
-        return Runtime.build(self.settings).tracker.records.get(invocation)
+        return RecordStore(self.settings.table_name, self.stack.client("dynamodb"), retention=timedelta(0)).get(
+            invocation
+        )
 
     def assert_invariants(self, notified: Counter[str], *, ended: list[str]) -> None:
         """Every submitted invocation is tracked or its message is still queued or dead-lettered; every
@@ -132,7 +198,9 @@ def _arn_of(body: str) -> str:
 
 @pytest.fixture
 def world(stack: LocalStack, resources: Resources, environment: dict[str, str]) -> World:
-    return World(stack=stack, resources=resources, settings=Settings.from_env(), clock=Clock())
+    clock = Clock()
+    stack.clock = clock  # Bedrock's jobs, DynamoDB's TTL and SNS FIFO deduplication all run on the test's clock
+    return World(stack=stack, resources=resources, settings=Settings.from_env(), clock=clock)
 
 
 def hook(runtime: Runtime, service: str, moment: str, operation: str, action: Callable[..., Any]) -> None:
