@@ -10,6 +10,7 @@ import pytest
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import LocalStack, Resources
 from tests.conftest import Invoke, LogLines, arn, fail_calls, load_event, sqs_event
+from tracking import clients
 
 
 def record_of(stack: LocalStack, resources: Resources, invocation_arn: str) -> dict[str, object] | None:
@@ -135,7 +136,7 @@ def test_throttling_and_5xx_never_lose_a_message(
 
     # every attempt the SDK makes fails: the message is reported, not deleted
     assert driver.poll_once(wait_seconds=0) == 1
-    assert stack.simulator.calls["GetAsyncInvoke"] == 4  # botocore's standard retries, then give up
+    assert stack.simulator.calls["GetAsyncInvoke"] == clients.BEDROCK.attempts  # botocore's retries, then give up
     assert record_of(stack, resources, invocation) is None
     assert stack.queue_depth(resources.queue_url) == 1
 
@@ -234,5 +235,46 @@ def test_arn_of_an_account_outside_the_allow_list_is_refused_with_a_clear_reason
     (line,) = logs.where(messageId="message-0", message="submission not tracked")
     assert line["kind"] == "account_not_allowed"
     assert "210987654321" in line["reason"]
-    assert "AllowedInvocationAccounts" in line["reason"]
+    assert "deploy a tracker in that account" in line["reason"]
     assert stack.simulator.calls["GetAsyncInvoke"] == 0  # refused before asking Bedrock
+
+
+def test_numbers_in_a_context_come_back_in_the_notification_with_every_digit(
+    stack: LocalStack, resources: Resources, invoke: Invoke
+) -> None:
+    invocation = stack.simulator.add(arn("exactnumbers"))
+    stack.simulator.end(invocation)
+    context = '{"pi":3.14159265358979323846264,"big":12345678901234567890123,"tiny":1E-130}'
+
+    invoke(sqs_event('{"invocationArn": "%s", "context": %s}' % (invocation, context)))  # noqa: UP031
+
+    sqs = stack.client("sqs")
+    (message,) = sqs.receive_message(QueueUrl=resources.subscriber_queue_url, WaitTimeSeconds=2)["Messages"]
+    raw = json.loads(message["Body"])["Message"]  # the notification as SNS carried it, text
+    assert '"context":{"pi":3.14159265358979323846264,"big":12345678901234567890123,"tiny":1E-130}' in raw
+
+
+def test_a_lone_surrogate_fails_its_message_alone_as_a_malformed_body(
+    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+) -> None:
+    good = stack.simulator.add(arn("besidesurrog"))
+    bad = '{"invocationArn": "%s", "context": {"name": "\\ud800"}}' % arn("surrogate001")  # noqa: UP031
+
+    response = invoke(sqs_event(good, bad))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-1"}]}
+    (line,) = logs.where(messageId="message-1", message="submission not tracked")
+    assert line["kind"] == "malformed_body"
+    assert "surrogate" in line["reason"]
+
+
+def test_an_arn_of_a_region_that_cannot_exist_fails_as_an_invalid_arn_without_asking_bedrock(
+    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+) -> None:
+    made_up = [arn("madeupregion", region=f"moon-base-{i}") for i in range(300)]
+
+    response = invoke(sqs_event(*made_up[:10]))
+
+    assert len(response["batchItemFailures"]) == 10
+    assert {line["kind"] for line in logs.where(message="submission not tracked")} == {"invalid_arn"}
+    assert stack.simulator.calls["GetAsyncInvoke"] == 0

@@ -286,3 +286,12 @@ def test_outputs_are_not_listed_for_failures_or_buckets_not_named(
     messages = {n["message"]["invocationArn"]: n["message"] for n in stack.notifications()}
     assert "outputObjects" not in messages[failed]
     assert "outputObjects" not in messages[elsewhere]
+
+
+def test_a_runs_deadline_ends_with_the_run(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+    """Calls made between runs (none in Lambda; an operator's or a test's) are not refused by an old deadline."""
+    invocation = stack.simulator.add(arn("afterarun001"))
+    app.runtime.handle(sqs_event(invocation))
+
+    assert app.runtime.guard.deadline is None
+    assert app.runtime.tracker.records.get(invocation) is not None

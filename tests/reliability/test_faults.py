@@ -13,8 +13,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from local_stack.bedrock_simulator import Fault
-from tests.reliability.conftest import World, crash_once, fail_write, hook
+from local_stack.aws_proxy import Fault
+from local_stack.bedrock_simulator import Fault as BedrockFault
+from tests.reliability.conftest import Waves, World, crash_once, fail_write, hook
+from tracking import clients
 from tracking.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +30,9 @@ LEASE_RUNS_OUT = 200  # seconds: past a run's deadline (60 s) and the lease marg
 def test_bedrock_errors_longer_than_the_sdks_retries_at_intake_keep_the_message(world: World, code: str) -> None:
     (job,) = world.start(1, "bdrk")
     world.stack.simulator.end(job)
-    world.stack.simulator.inject("GetAsyncInvoke", Fault(code=code, count=4))  # all of the SDK's attempts
+    world.stack.simulator.inject(
+        "GetAsyncInvoke", BedrockFault(code=code, count=clients.BEDROCK.attempts)
+    )  # all of the SDK's attempts
     runtime = world.environment()
     world.send(job)
 
@@ -50,7 +54,7 @@ def _redelivered(world: World) -> None:
 @pytest.mark.parametrize("code", ["ThrottlingException", "InternalServerException"])
 def test_bedrock_errors_during_a_sweep_leave_the_invocation_due(world: World, code: str) -> None:
     jobs, runtime = world.tracked_then_ended(3, "swpb")
-    world.stack.simulator.inject("GetAsyncInvoke", Fault(code=code, count=12))
+    world.stack.simulator.inject("GetAsyncInvoke", BedrockFault(code=code, count=12))
 
     report = world.sweep(runtime)
     assert sum(report["errors"].values()) == 3
@@ -69,7 +73,7 @@ def test_slow_bedrock_answers_past_the_read_timeout_are_transient_and_nothing_is
         config=Config(read_timeout=0.3, retries={"mode": "standard", "total_max_attempts": 2}),
     )  # fmt: skip
     slow = Runtime.build(world.settings, clock=world.clock, bedrock_client=impatient)
-    world.stack.simulator.inject("GetAsyncInvoke", Fault(latency=0.6))
+    world.stack.simulator.inject("GetAsyncInvoke", BedrockFault(latency=0.6))
     world.send(job)
 
     assert world.deliver(slow) == {"received": 1, "failed": 1}
@@ -184,6 +188,49 @@ def test_publish_failures_are_retried_by_later_sweeps_and_delivered_once(world: 
     for _ in range(times + 1):
         world.sweep(runtime)
     world.assert_invariants(world.notifications(), ended=jobs)
+
+
+@pytest.mark.parametrize("how", ["drop", "slow"])
+def test_a_publish_sns_took_but_did_not_answer_is_sent_once_and_left_to_its_lease(world: World, how: str) -> None:
+    """SNS accepted the publish; the connection dropped, or the answer came after the read timeout. The SDK does not
+    resend it (one attempt); the run leaves the notification leased instead of releasing it, and the sweep after the
+    lease publishes again: on a standard topic that is the documented window, delivered twice."""
+    (job,), runtime = world.tracked_then_ended(1, f"sns{how}")
+    world.stack.proxy.inject(Fault("sns", "Publish", action=how, seconds=clients.SNS.read_timeout + 0.5))
+
+    first = world.sweep(runtime)
+
+    assert first["outcomes"] == {"notification_pending": 1}
+    assert world.stack.proxy.state.operations()["sns:Publish"] == 1  # sent once: no retry by the SDK
+    assert world.notifications() == {job: 1}  # SNS did deliver it
+    record = world.record(job)
+    assert record is not None
+    assert record["notification"] == "pending"
+    assert "publishFailures" not in record  # not released: leased still
+    assert world.sweep(runtime)["outcomes"] == {}  # the lease holds
+    world.clock.advance(LEASE_RUNS_OUT)
+    assert world.sweep(runtime)["outcomes"] == {"notified": 1}
+    assert world.notifications() == {job: 1}  # the second delivery: once more than the contract wants
+    assert world.stack.proxy.state.operations()["sns:Publish"] == 2
+
+
+@pytest.mark.parametrize(("schedule_minutes", "delivered"), [(3, 1), (5, 2)])
+def test_a_fifo_topic_drops_the_repeat_only_inside_its_five_minute_window(
+    world: World, monkeypatch: pytest.MonkeyPatch, schedule_minutes: int, delivered: int
+) -> None:
+    """Sweeps every 3 minutes (the longest the template allows with a FIFO topic) retry inside SNS's 5-minute
+    deduplication window: one delivery. Every 5 minutes they would not: two."""
+    fifo = _fifo_world(world, monkeypatch)
+    (_job,), runtime = fifo.tracked_then_ended(1, f"ff{schedule_minutes}")
+    fifo.stack.proxy.inject(Fault("sns", "Publish", action="drop"))
+
+    fifo.sweep(runtime)  # published, dropped: outcome unknown
+    for _ in range(2):
+        fifo.clock.advance(schedule_minutes * 60)
+        fifo.sweep(runtime)
+
+    assert fifo.stack.proxy.state.operations()["sns:Publish"] == 2
+    assert sum(fifo.notifications().values()) == delivered
 
 
 # -- the process dying at each step ----------------------------------------------------------------------
@@ -307,25 +354,49 @@ def _records(bodies: list[str], world: World) -> list[dict[str, Any]]:
 # -- running out of Lambda time -------------------------------------------------------------------------
 
 
-def test_a_sweep_out_of_time_stops_before_its_deadline_and_the_next_goes_on(world: World) -> None:
-    jobs = world.start(40, "slow")
-    runtime = world.environment(concurrency=1)
-    world.send(*jobs)
-    while world.deliver(runtime).get("received"):
-        pass
-    for job in jobs:
-        world.stack.simulator.end(job)
-    # every Bedrock answer takes one second on the function's clock; the Lambda has 30 s in all
-    hook(runtime, "bedrock", "after-call", "GetAsyncInvoke", lambda **_: world.clock.advance(1))
+def test_a_sweep_starts_only_what_it_can_finish_before_its_deadline_and_the_next_goes_on(world: World) -> None:
+    """Default concurrency (32), every Bedrock answer 10 s: a check starts only with TRACK (Bedrock's worst case plus
+    a write's, 37 s) left, so of 100 due the sweep starts waves at 0, 10 and 20 s and none at 30 s; each ending
+    publishes (PUBLISH, 29 s, fits even at 30 s). Nothing runs into the deadline, where Lambda would kill the run."""
+    jobs, runtime = world.tracked_then_ended(100, "dl")
+    assert runtime.settings.concurrency == 32
+    assert clients.TRACK.total_seconds() == 37
+    assert clients.PUBLISH.total_seconds() == 29
+    waves = Waves(world.clock, 10.0, width=runtime.settings.concurrency)
+    waves.install(runtime.tracker.bedrock.client("us-east-1"))
     calls_before = world.stack.simulator.calls["GetAsyncInvoke"]
 
-    first = world.sweep(runtime, budget=30)
+    first = world.sweep(runtime)
 
-    assert first["stoppedEarly"] is True
-    done = first["outcomes"]["notified"]
-    assert 10 <= done < 30  # stopped with the safety margin to spare, not at the deadline
-    second = world.sweep(runtime, budget=30)
-    third = world.sweep(runtime, budget=30)
-    assert done + second["outcomes"].get("notified", 0) + third["outcomes"].get("notified", 0) == 40
-    assert world.stack.simulator.calls["GetAsyncInvoke"] - calls_before == 40  # nobody asked twice
+    assert first == {"outcomes": {"notified": 96}, "errors": {}, "stoppedEarly": True}
+    assert waves.waves == [32, 32, 32]
+    second = world.sweep(runtime)
+    assert second == {"outcomes": {"notified": 4}, "errors": {}, "stoppedEarly": False}
+    assert world.stack.simulator.calls["GetAsyncInvoke"] - calls_before == 100  # nobody asked twice
     world.assert_invariants(world.notifications(), ended=jobs)
+
+
+def test_intake_starts_only_the_messages_it_can_finish_and_reports_the_rest(world: World) -> None:
+    """A batch of 100 at the default concurrency, every Bedrock answer 11 s: messages start at 0, 11 and 22 s
+    (22 + 37 <= 60) and not at 33 s; the four left are reported, never attempted. The endings recorded at 33 s are
+    not published (33 + 29 > 60): they stay pending, leased, and a sweep publishes them when the lease runs out."""
+    jobs = world.start(100, "in")
+    for job in jobs:
+        world.stack.simulator.end(job)
+    world.send(*jobs)
+    runtime = world.environment()
+    waves = Waves(world.clock, 11.0, width=runtime.settings.concurrency)
+    waves.install(runtime.tracker.bedrock.client("us-east-1"))
+
+    delivered = world.deliver(runtime, batch=100)
+
+    assert delivered["received"] == 100
+    assert delivered["failed"] == 4
+    assert waves.waves == [32, 32, 32]
+    notified = world.notifications()
+    assert sum(notified.values()) == 64
+    world.clock.advance(LEASE_RUNS_OUT)
+    assert world.sweep(runtime)["outcomes"] == {"notified": 32}
+    _redelivered(world)
+    assert world.deliver(runtime)["failed"] == 0  # the four, tracked and notified now
+    world.assert_invariants(notified + world.notifications(), ended=jobs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import (
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     ParamValidationError,
@@ -12,7 +14,15 @@ from botocore.exceptions import (
 )
 
 from tracking.config import ConfigurationError, Settings
-from tracking.errors import AlreadyDone, Rejected, ServiceUnavailable, Throttled, TrackerError, classify
+from tracking.errors import (
+    AlreadyDone,
+    OutcomeUnknown,
+    Rejected,
+    ServiceUnavailable,
+    Throttled,
+    TrackerError,
+    classify,
+)
 
 
 def client_error(code: str, status: int, operation: str = "GetAsyncInvoke") -> ClientError:
@@ -48,8 +58,12 @@ def test_every_client_error_code_is_classified_by_what_to_do(code: str, status: 
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
+        # never sent: nothing happened
         (EndpointConnectionError(endpoint_url="http://x"), ServiceUnavailable),
-        (ReadTimeoutError(endpoint_url="http://x"), ServiceUnavailable),
+        (ConnectTimeoutError(endpoint_url="http://x"), ServiceUnavailable),
+        # sent, and no answer: it may have taken effect
+        (ReadTimeoutError(endpoint_url="http://x"), OutcomeUnknown),
+        (ConnectionClosedError(endpoint_url="http://x"), OutcomeUnknown),
         (NoCredentialsError(), ServiceUnavailable),
         (ParamValidationError(report="bad"), Rejected),
     ],

@@ -9,7 +9,7 @@ import pytest
 
 from tracking.errors import UnexpectedAnswer
 from tracking.invocations import Invocation, iso
-from tracking.polling import LEARN_AFTER, Durations, next_check_at, worth_asking
+from tracking.polling import LEARN_AFTER, Durations, forced, next_check_at, worth_asking
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12"
 SUBMIT = datetime(2026, 11, 26, 12, 0, 0, 123000, tzinfo=UTC)
@@ -143,11 +143,18 @@ def test_failures_and_other_models_do_not_teach_durations() -> None:
     assert durations.floor("luma.ray-v2:0") == timedelta(seconds=900)
 
 
-def ask(age: float, durations: Durations, *, max_interval: float = 300) -> bool:
+def ask(
+    age: float, durations: Durations, *, max_interval: float = 300, due_after: float = 90, since_ago: float | None = 60
+) -> bool:
+    """A sweep at `age` of an invocation first due `due_after` its submission; the last complete sweep ran
+    `since_ago` before (None: this execution environment has not swept yet)."""
+    now = SUBMIT + timedelta(seconds=age)
     return worth_asking(
         model_id="amazon.nova-reel-v1:1",
         submit_time=SUBMIT,
-        now=SUBMIT + timedelta(seconds=age),
+        due_at=SUBMIT + timedelta(seconds=due_after),
+        now=now,
+        since=None if since_ago is None else now - timedelta(seconds=since_ago),
         max_interval=timedelta(seconds=max_interval),
         period=timedelta(seconds=60),
         durations=durations,
@@ -168,7 +175,7 @@ def test_without_enough_endings_seen_every_due_invocation_is_asked_about() -> No
 
 
 def test_between_the_durations_seen_a_job_is_not_asked_about() -> None:
-    # a workload of 6 s clips (~90 s) and 2-minute videos (~900 s)
+    # a workload of 6 s clips (~90 s) and 2-minute videos (~900 s); forced checks at 90, 390, 690, 990 s of age
     durations = learned(*([90.0] * 20 + [880.0, 900.0, 950.0] * 5))
     assert ask(100, durations)  # near the clips' durations
     assert not ask(200, durations)
@@ -177,7 +184,26 @@ def test_between_the_durations_seen_a_job_is_not_asked_about() -> None:
     assert ask(1200, durations)  # older than any seen: always
 
 
-def test_the_max_interval_is_kept_even_between_durations_seen() -> None:
+def test_the_max_interval_is_kept_from_the_last_ask_even_between_durations_seen() -> None:
     durations = learned(*([90.0] * 20 + [900.0] * 20))
     asked = [age for age in range(190, 800, 60) if ask(age, durations, max_interval=300)]
-    assert asked == [250, 550]  # the last sweep before each 300 s of age: no gap longer than 300 s
+    assert asked == [430, 730]  # the first sweep after each forced check (at 390 and 690 s of age)
+
+
+def test_an_execution_environment_that_has_not_swept_asks_about_everything_due() -> None:
+    durations = learned(*([90.0] * 20 + [900.0] * 20))
+    assert not ask(450, durations)
+    assert ask(450, durations, since_ago=None)
+
+
+def test_a_forced_check_missed_by_an_incomplete_sweep_is_made_by_the_next() -> None:
+    due = SUBMIT + timedelta(seconds=100)
+    interval = timedelta(seconds=300)
+    # the last complete sweep was before the forced point at 400 s: any later sweep asks, however late
+    assert forced(
+        due_at=due, since=SUBMIT + timedelta(seconds=380), now=SUBMIT + timedelta(seconds=500), max_interval=interval
+    )
+    assert not forced(
+        due_at=due, since=SUBMIT + timedelta(seconds=420), now=SUBMIT + timedelta(seconds=500), max_interval=interval
+    )
+    assert forced(due_at=due, since=SUBMIT, now=due, max_interval=interval)  # the first check, at its due time

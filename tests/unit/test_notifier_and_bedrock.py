@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from tracking.bedrock import BedrockReader, client_config
+from tracking import clients
+from tracking.bedrock import BedrockReader
 from tracking.errors import Rejected, ServiceUnavailable, Throttled, UnexpectedAnswer
 from tracking.invocations import InvocationArn
 from tracking.notifier import Notifier, deduplication_id, message_of
@@ -171,9 +172,21 @@ def test_an_answer_about_another_invocation_is_not_trusted() -> None:
 
 
 def test_retries_are_botocores_standard_mode_and_the_pool_matches_the_threads() -> None:
-    config = client_config(32)
-    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    config = clients.BEDROCK.config(32)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
     assert config.max_pool_connections == 32
+    assert config.user_agent_extra == "bedrock-async-tracker"
+
+
+def test_a_publish_is_never_retried_by_the_sdk() -> None:
+    assert clients.SNS.config(32).retries == {"mode": "standard", "total_max_attempts": 1}
+
+
+def test_a_calls_worst_case_is_every_attempt_timing_out_after_the_longest_backoffs() -> None:
+    # 3 attempts of (1 s to connect + 3 s to read), then sleeps of up to 1 and 2 s before retries 1 and 2, each
+    # with up to 5 s more when the answer asks for it (x-amz-retry-after)
+    assert clients.BEDROCK.worst_case.total_seconds() == 3 * 4 + (1 + 5) + (2 + 5)
+    assert clients.SNS.worst_case.total_seconds() == 5
 
 
 def test_duration_is_the_time_from_submission_to_the_end() -> None:
@@ -196,3 +209,25 @@ def test_a_listing_that_fails_never_holds_the_notification_back() -> None:
             {"Bucket": "b", "Prefix": "abcdefghij12/", "MaxKeys": 100},
         )
         assert OutputLister(s3, frozenset({"b"})).objects(record) == [{"key": "abcdefghij12/output.mp4", "size": 1234}]
+
+
+def test_clients_are_kept_for_the_regions_in_use_only_however_many_regions_arns_name() -> None:
+    created: list[str] = []
+
+    def factory(region: str) -> Any:
+        created.append(region)
+        return object()
+
+    reader = BedrockReader(factory, max_clients=3)
+    for region in ["us-east-1", "us-west-2", "eu-west-1", "us-east-1", "ap-south-1", "us-east-1"]:
+        reader.client(region)
+    assert len(reader._clients) == 3
+    assert list(reader._clients) == ["eu-west-1", "ap-south-1", "us-east-1"]  # the least recently used went
+    assert created == ["us-east-1", "us-west-2", "eu-west-1", "ap-south-1"]  # us-east-1, in use, was never remade
+
+
+def test_a_notification_writes_the_contexts_numbers_exactly() -> None:
+    from tracking.notifier import encode
+
+    record = {**RECORD, "context": {"pi": Decimal("3.14159265358979323846264"), "n": Decimal(3)}}
+    assert '"context":{"pi":3.14159265358979323846264,"n":3}' in encode(message_of(record))

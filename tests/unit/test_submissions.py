@@ -120,7 +120,7 @@ def test_invalid_arns_are_refused(value: str) -> None:
         InvocationArn.parse(value)
 
 
-def test_context_nested_deeper_than_dynamodb_stores_is_refused_and_32_levels_are_kept() -> None:
+def test_context_nested_deeper_than_dynamodb_stores_is_refused_and_31_levels_are_kept() -> None:
     def nested(levels: int) -> dict[str, object]:
         context: dict[str, object] = {}
         for _ in range(levels - 1):
@@ -133,3 +133,47 @@ def test_context_nested_deeper_than_dynamodb_stores_is_refused_and_32_levels_are
     deep_list = '{"invocationArn": "%s", "context": {"deep": %s}}' % (ARN, "[" * 900 + "]" * 900)  # noqa: UP031
     with pytest.raises(MalformedMessage, match="deeper"):
         parse_submission(deep_list)
+
+
+def test_a_lone_surrogate_in_the_context_is_a_malformed_body_not_a_crash() -> None:
+    body = '{"invocationArn": "%s", "context": {"name": "\\ud800"}}' % ARN  # noqa: UP031 - JSON escapes, as sent
+    with pytest.raises(MalformedMessage, match="lone UTF-16 surrogate"):
+        parse_submission(body)
+
+
+def test_context_size_counts_the_context_as_written_without_whitespace() -> None:
+    overhead = len('{"k":"","n":3.14159265358979323846264}')
+    context = '{"k": "%s", "n": 3.14159265358979323846264}' % ("x" * (MAX_CONTEXT_BYTES - overhead))
+    accepted = parse_submission('{"invocationArn": "%s", "context": %s}' % (ARN, context))  # noqa: UP031
+    assert accepted.context is not None
+    with pytest.raises(OversizeContext, match="4097 bytes"):
+        parse_submission('{"invocationArn": "%s", "context": %s}' % (ARN, context.replace('"k": "', '"k": "x')))  # noqa: UP031
+
+
+def test_numbers_in_a_context_keep_every_digit_and_are_written_back_as_given() -> None:
+    from tracking import jsontext
+
+    written = '{"pi":3.14159265358979323846264,"big":12345678901234567890123,"e":1e5,"neg":-0.0}'
+    submission = parse_submission('{"invocationArn": "%s", "context": %s}' % (ARN, written))  # noqa: UP031
+    assert submission.context is not None
+    assert submission.context["pi"] == Decimal("3.14159265358979323846264")
+    assert jsontext.dumps(submission.context) == written
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "arn:aws:bedrock:moon-base-1:123456789012:async-invoke/abcdefghij12",  # no partition has such a region
+        "arn:aws:bedrock:cn-north-1:123456789012:async-invoke/abcdefghij12",  # a region of another partition
+        "arn:aws-mars:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12",  # no such partition
+    ],
+)
+def test_an_arn_whose_region_cannot_exist_is_an_invalid_arn(value: str) -> None:
+    with pytest.raises(InvalidArn, match="does not have"):
+        InvocationArn.parse(value)
+
+
+def test_a_region_newer_than_botocores_data_is_accepted_by_its_partitions_pattern() -> None:
+    assert InvocationArn.parse("arn:aws:bedrock:ap-southeast-9:123456789012:async-invoke/abcdefghij12").region == (
+        "ap-southeast-9"
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import GiveUp, Rejected, classify
@@ -15,33 +15,27 @@ from .invocations import Invocation, InvocationArn
 from .telemetry import BEDROCK_CALLS, count
 
 ClientFactory = Callable[[str], Any]
-
-
-def client_config(concurrency: int) -> Config:
-    """Retries live in botocore (standard mode: backoff with jitter, retry quota); the pool matches our threads."""
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": 4},
-        connect_timeout=3,
-        read_timeout=10,
-        max_pool_connections=max(10, concurrency),
-    )
+# More regions than AWS has today: the clients of the regions in use stay, whatever regions the ARNs name.
+MAX_CLIENTS = 40
 
 
 class BedrockReader:
     """Asks the Bedrock Runtime of the ARN's own region about one invocation."""
 
-    def __init__(self, client_factory: ClientFactory) -> None:
+    def __init__(self, client_factory: ClientFactory, *, max_clients: int = MAX_CLIENTS) -> None:
         self._client_factory = client_factory
-        self._clients: dict[str, Any] = {}
+        self._clients: OrderedDict[str, Any] = OrderedDict()
+        self._max_clients = max_clients
         self._lock = threading.Lock()
 
     def client(self, region: str) -> Any:
-        client = self._clients.get(region)
-        if client is None:
-            with self._lock:  # creating clients from one session is not thread-safe
-                client = self._clients.get(region)
-                if client is None:
-                    client = self._clients[region] = self._client_factory(region)
+        with self._lock:  # creating clients from one session is not thread-safe
+            client = self._clients.get(region)
+            if client is None:
+                client = self._clients[region] = self._client_factory(region)
+                while len(self._clients) > self._max_clients:
+                    self._clients.popitem(last=False)  # the least recently used; made again if it is needed
+            self._clients.move_to_end(region)
         return client
 
     def get(self, arn: InvocationArn) -> Invocation:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 class ConfigurationError(Exception):
@@ -27,6 +29,9 @@ class Settings:
     # Regions whose invocations sweeps discover with ListAsyncInvokes; empty turns discovery off.
     discovery_regions: tuple[str, ...] = ()
     discovery_model_ids: frozenset[str] = frozenset()
+    # How often the schedule sweeps (its rate expression, SWEEP_SCHEDULE): the contract's bound is the poll
+    # interval plus one sweep period, and adaptive polling judges what may have ended since the last sweep.
+    sweep_period: timedelta = timedelta(minutes=1)
 
     @property
     def fifo_topic(self) -> bool:
@@ -44,6 +49,7 @@ class Settings:
             function_timeout_seconds=_integer(env, "FUNCTION_TIMEOUT_SECONDS", 60, minimum=1),
             allowed_accounts=_accounts(env.get("ALLOWED_ACCOUNTS", "")),
             overdue_minutes=_integer(env, "OVERDUE_MINUTES", 60, minimum=1),
+            sweep_period=_rate(env.get("SWEEP_SCHEDULE", "").strip() or "rate(1 minute)"),
             discovery_regions=tuple(dict.fromkeys(_list(env, "DISCOVERY_REGIONS"))),
             discovery_model_ids=frozenset(_list(env, "DISCOVERY_MODEL_IDS")),
             output_buckets=frozenset(
@@ -63,6 +69,26 @@ def _required(env: Mapping[str, str], name: str) -> str:
 
 def _list(env: Mapping[str, str], name: str) -> list[str]:
     return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+
+
+# Seconds are not a Scheduler unit: only the local stack, whose clock runs faster, uses them.
+_RATE = re.compile(r"rate\((?P<value>[1-9][0-9]*) (?P<unit>seconds?|minutes?|hours?|days?)\)")
+_UNIT = {
+    "second": timedelta(seconds=1),
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+}
+
+
+def _rate(expression: str) -> timedelta:
+    """The period of an EventBridge Scheduler rate expression (the template allows rates only)."""
+    match = _RATE.fullmatch(expression)
+    if match is None:
+        raise ConfigurationError(
+            f"SWEEP_SCHEDULE must be a rate expression such as rate(5 minutes), got {expression!r}"
+        )
+    return int(match["value"]) * _UNIT[match["unit"].rstrip("s")]
 
 
 def _accounts(raw: str) -> frozenset[str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from .bedrock import BedrockReader
-from .errors import AlreadyDone, TrackerError, UnexpectedAnswer
+from .errors import AlreadyDone, OutOfTime, TrackerError, UnexpectedAnswer
 from .invocations import Invocation
 from .records import RecordStore
 from .telemetry import count, count_error, logger
@@ -38,19 +38,21 @@ class Discovery:
         self.model_ids = model_ids
         self.clock = clock
 
-    def run(self, *, deadline: datetime, stop_at: datetime) -> Counter[str]:
+    def run(self, *, deadline: datetime) -> Counter[str]:
         """Track what was submitted since each region's watermark and is not tracked yet."""
         outcomes: Counter[str] = Counter()
         for region in self.regions:
             try:
-                self._region(region, outcomes, deadline=deadline, stop_at=stop_at)
+                self._region(region, outcomes, deadline=deadline)
+            except OutOfTime:  # the watermark stays: the next sweep lists these again
+                return outcomes
             except TrackerError as exc:  # the next sweep lists again from the same watermark
                 count_error(f"discovery_{exc.kind}")
                 logger.warning("discovery failed", extra={"region": region, "kind": exc.kind, "reason": exc.reason})
                 outcomes["discovery_errors"] += 1
         return outcomes
 
-    def _region(self, region: str, outcomes: Counter[str], *, deadline: datetime, stop_at: datetime) -> None:
+    def _region(self, region: str, outcomes: Counter[str], *, deadline: datetime) -> None:
         watermark = self.records.watermark(region)
         since = watermark - OVERLAP if watermark else self.clock() - FIRST_LOOK_BACK
         newest = watermark
@@ -59,8 +61,6 @@ class Discovery:
             known = self.records.known([invocation.invocation_arn for invocation in invocations])
             for invocation in invocations:
                 if invocation.invocation_arn not in known:
-                    if self.clock() >= stop_at:
-                        return  # the watermark stays: the next sweep lists these again
                     outcome = self._adopt(invocation, deadline)
                     outcomes[outcome] += 1
                 newest = max(newest or invocation.submit_time, invocation.submit_time)

@@ -65,6 +65,18 @@ class ServiceUnavailable(RetryLater):
     kind = "service_error"
 
 
+class OutcomeUnknown(ServiceUnavailable):
+    """The request was sent and no answer came (a read timeout, a dropped connection): it may have taken effect."""
+
+    kind = "outcome_unknown"
+
+
+class OutOfTime(RetryLater):
+    """Not started: it could outlast the Lambda's deadline. The next run (or the message's next receive) does it."""
+
+    kind = "out_of_time"
+
+
 class UnexpectedAnswer(RetryLater):
     """A service answered with something we cannot trust; never acted upon, asked again later."""
 
@@ -99,14 +111,17 @@ _SERVER = {
     "ModelNotReadyException",
 }
 _DONE = {"ConditionalCheckFailedException", "TransactionConflictException"}
-_TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
+_NOT_SENT = (ConnectTimeoutError, EndpointConnectionError)
+_SENT_UNANSWERED = (ReadTimeoutError, ConnectionClosedError)
 
 
 def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per class of error reads best
     """Turn an error from botocore into the project's own. Unknown 4xx codes are permanent, unknown 5xx are not."""
     if isinstance(exc, TrackerError):
         return exc
-    if isinstance(exc, _TIMEOUTS):
+    if isinstance(exc, _SENT_UNANSWERED):
+        return OutcomeUnknown(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, _NOT_SENT):
         return ServiceUnavailable(f"{type(exc).__name__}: {exc}")
     if isinstance(exc, ParamValidationError):
         return Rejected(f"ParamValidationError: {exc}")

@@ -53,8 +53,9 @@ class Intake:
             submission = parse_submission(record.body)
             if self.allowed_accounts and submission.arn.account not in self.allowed_accounts:
                 raise AccountNotAllowed(
-                    f"invocations of account {submission.arn.account} are not accepted here "
-                    f"(allowed: {', '.join(sorted(self.allowed_accounts))}; see AllowedInvocationAccounts)"
+                    f"invocation of account {submission.arn.account}: this tracker reads only the invocations of "
+                    f"account {', '.join(sorted(self.allowed_accounts))} (Bedrock lets no other account read them; "
+                    "deploy a tracker in that account)"
                 )
             outcome = self.tracker.check(submission.arn, deadline=deadline, context=submission.context)
         except TrackerError as exc:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
+
+from botocore.loaders import create_loader
 
 from .errors import InvalidArn, UnexpectedAnswer
 
 ARN_PATTERN = re.compile(
-    r"^arn:aws(-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):async-invoke/(?P<id>[a-z0-9]{12})$"
+    r"^arn:(?P<partition>aws(-[a-z]+)*):bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):async-invoke/(?P<id>[a-z0-9]{12})$"
 )
 IN_PROGRESS = "InProgress"
 COMPLETED = "Completed"
@@ -32,7 +35,26 @@ class InvocationArn:
         if match is None:
             shown = value if len(value) <= 200 else value[:200] + "..."
             raise InvalidArn(f"not a Bedrock async-invoke ARN: {shown!r}")
-        return cls(arn=value, region=match["region"], account=match["account"], id=match["id"])
+        region, partition = match["region"], match["partition"]
+        if not _region_exists(partition, region):
+            raise InvalidArn(f"{value!r} names region {region!r}, which partition {partition!r} does not have")
+        return cls(arn=value, region=region, account=match["account"], id=match["id"])
+
+
+@cache
+def _partitions() -> dict[str, tuple[re.Pattern[str], frozenset[str]]]:
+    """Each partition's region pattern and known regions, from botocore's own data: a region newer than this botocore
+    still matches its partition's pattern (us-east-9 would), a made-up one does not (moon-base-1)."""
+    data = create_loader().load_data("partitions")
+    return {
+        partition["id"]: (re.compile(partition["regionRegex"]), frozenset(partition.get("regions", {})))
+        for partition in data["partitions"]
+    }
+
+
+def _region_exists(partition: str, region: str) -> bool:
+    known = _partitions().get(partition)
+    return known is not None and (region in known[1] or known[0].match(region) is not None)
 
 
 def iso(moment: datetime) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import jsontext
 from .errors import classify
 from .invocations import COMPLETED, FAILED, parse_iso
 from .outputs import OutputLister
@@ -43,7 +42,7 @@ def message_of(record: dict[str, Any], outputs: list[dict[str, Any]] | None = No
 
 
 def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=_number)
+    return jsontext.dumps(message)  # the context's numbers exactly as stored, never through a float
 
 
 def deduplication_id(arn: str, status: str) -> str:
@@ -81,10 +80,3 @@ class Notifier:
         if self.outputs is None or record.get("status") != COMPLETED:
             return None
         return self.outputs.objects(record)
-
-
-def _number(value: Any) -> Any:
-    """DynamoDB hands numbers back as Decimal; write them as the JSON numbers they were."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"cannot encode {type(value).__name__}")

@@ -71,7 +71,8 @@ def _quantile(values: Iterable[float], q: float) -> float:
 def next_check_at(
     invocation: Invocation, *, now: datetime, max_interval: timedelta, durations: Durations | None = None
 ) -> datetime:
-    """Never later than `max_interval` from now; `max_interval` of zero means every sweep asks."""
+    """When a just-recorded invocation is first due: when it can have ended, and never later than `max_interval` from
+    now; `max_interval` of zero means every sweep asks. From then on it is due at `dueAt + k * max_interval`."""
     if max_interval <= timedelta(0):
         return now
     learned = durations.floor(invocation.model_id) if durations else None
@@ -79,30 +80,46 @@ def next_check_at(
     return min(max(now, invocation.submit_time + floor), now + max_interval)
 
 
+def forced(*, due_at: datetime, since: datetime, now: datetime, max_interval: timedelta) -> bool:
+    """Whether one of the invocation's forced checks (at `due_at + k * max_interval`, k = 0, 1, ...) fell after
+    `since` and by `now`. `due_at` is where Bedrock was last asked and recorded, plus at most `max_interval`, so asking
+    at each forced point keeps every gap within `max_interval` plus one sweep period, and needs no write."""
+
+    def points_by(moment: datetime) -> int:
+        return 0 if moment < due_at else (moment - due_at) // max_interval + 1
+
+    return points_by(now) > points_by(since)
+
+
 def worth_asking(
     *,
     model_id: str | None,
     submit_time: datetime | None,
+    due_at: datetime,
     now: datetime,
+    since: datetime | None,
     max_interval: timedelta,
     period: timedelta,
     durations: Durations | None = None,
 ) -> bool:
-    """Whether a due, in-progress invocation may have ended since the last sweep, judged without asking Bedrock.
+    """Whether a sweep should ask Bedrock about a due, in-progress invocation, judged without asking it.
 
-    Once enough of the model's jobs have been seen to end, an invocation is asked about only while its age is
-    near a duration seen before (one sweep period back, half a period either side), once it is older than any
-    seen, and at
-    least once in every `max_interval` of its age, so that a change of workload is caught within that bound.
+    `since` is when the last sweep that went through all due work started (None if unknown: ask everything due).
+    Asked at each forced point since then, and, once enough of the model's jobs have been seen to end, while its
+    age is near a duration seen before (since the last sweep, give or take half a period) or beyond all seen.
     """
-    if max_interval <= timedelta(0) or model_id is None or submit_time is None or durations is None:
+    if max_interval <= timedelta(0) or since is None:
+        return True
+    if forced(due_at=due_at, since=since, now=now, max_interval=max_interval):
+        return True
+    if model_id is None or submit_time is None or durations is None:
+        return True  # nothing to judge by
+    seen = durations.seen(model_id)
+    if len(seen) < LEARN_AFTER:
         return True
     age = (now - submit_time).total_seconds()
-    step, window = max_interval.total_seconds(), period.total_seconds()
-    if age // step != (age + window) // step:  # the last sweep before each `max_interval` of age
-        return True
-    seen = durations.seen(model_id)
-    if len(seen) < LEARN_AFTER or age - window > seen[-1]:
-        return True
-    # Ended since the last sweep, give or take half a period for the durations not seen yet.
-    return any(age - 1.5 * window < duration <= age + 0.5 * window for duration in seen)
+    back = (now - since).total_seconds() + period.total_seconds() / 2
+    ahead = period.total_seconds() / 2
+    if age - back > seen[-1]:
+        return True  # older than any seen: it may end at any moment
+    return any(age - back < duration <= age + ahead for duration in seen)

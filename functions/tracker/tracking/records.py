@@ -4,13 +4,17 @@ A record's place in the sweep's work is two attributes, indexed by the table's `
 `work` is `poll` while the invocation is in progress and `notify` while its ending awaits publication,
 `dueAt` (epoch seconds) is when that work is due. Both are removed once the notification is published,
 so the index holds exactly the work there is and a sweep never scans the table.
+
+A record expires (DynamoDB TTL on `expiresAt`) only once its work is done: `expiresAt` is set when the
+notification is published and removed whenever the record has work, so no sweep has to touch a record to
+keep it alive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -24,6 +28,9 @@ POLL = "poll"
 NOTIFY = "notify"
 PENDING = "pending"
 PUBLISHED = "published"
+# An ending first seen longer ago than a record is kept: its notification may have gone out and expired with its
+# record, so it is recorded and not notified (see Tracker.record).
+SKIPPED = "skipped"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -41,6 +48,7 @@ class Observation:
 @dataclass(frozen=True)
 class DueItem:
     arn: str
+    due_at: datetime
     submit_time: datetime | None = None
     model_id: str | None = None
 
@@ -50,6 +58,7 @@ class DueItem:
         model = item.get("modelArn", {}).get("S")
         return cls(
             arn=item["invocationArn"]["S"],
+            due_at=datetime.fromtimestamp(int(item["dueAt"]["N"]), UTC),
             submit_time=parse_iso(submitted) if submitted else None,
             model_id=model.rsplit("/", 1)[-1] if model else None,
         )
@@ -63,7 +72,7 @@ class RecordStore:
     def __init__(self, table_name: str, client: Any, *, retention: timedelta) -> None:
         self.table_name = table_name
         self.client = client
-        self._retention = retention
+        self.retention = retention
 
     def observe(
         self,
@@ -73,10 +82,13 @@ class RecordStore:
         context: dict[str, Any] | None = None,
         next_check_at: datetime,
         lease_until: datetime,
+        existing_only: bool = False,
     ) -> Observation:
         """Store what Bedrock said. Only a record still in progress (or none) changes, so an ending is recorded once.
 
-        An ending is written with its notification pending and leased to this run until `lease_until`.
+        An ending is written with its notification pending and leased to this run until `lease_until`. With
+        `existing_only`, only a record already in progress changes: where there is none, nothing is written and
+        the observation's record is empty.
         """
         values: dict[str, Any] = {}
         assignments: dict[str, str] = {}
@@ -89,7 +101,6 @@ class RecordStore:
             if name != "invocationArn":  # the key itself
                 assign(name, value)
         assign("lastCheckedAt", iso(now))
-        assign("expiresAt", epoch(now + self._retention))
         assign("firstSeenAt", iso(now), "if_not_exists(#firstSeenAt, :firstSeenAt)")
         if context is not None:  # the first submission's context stays: a resubmission is harmless
             assign("context", context, "if_not_exists(#context, :context)")
@@ -100,26 +111,62 @@ class RecordStore:
         else:
             assign("work", POLL)
             assign("dueAt", epoch(next_check_at))
+        condition = (
+            "attribute_exists(#invocationArn) AND #status = :inProgress"
+            if existing_only
+            else "attribute_not_exists(#invocationArn) OR #status = :inProgress"
+        )
         try:
             answer = self.client.update_item(
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": invocation.invocation_arn}},
-                UpdateExpression="SET " + ", ".join(f"#{name} = {expr}" for name, expr in assignments.items()),
-                ConditionExpression="attribute_not_exists(#invocationArn) OR #status = :inProgress",
-                ExpressionAttributeNames={f"#{name}": name for name in [*assignments, "invocationArn"]},
+                # Work remains, so the record must not expire (see the module's docstring).
+                UpdateExpression="SET "
+                + ", ".join(f"#{name} = {expr}" for name, expr in assignments.items())
+                + " REMOVE #expiresAt",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={f"#{name}": name for name in [*assignments, "invocationArn", "expiresAt"]},
                 ExpressionAttributeValues=_values({**values, "inProgress": IN_PROGRESS}),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             error = classify(exc)
-            if isinstance(error, AlreadyDone):  # it had already ended: another run owns that ending
+            if isinstance(error, AlreadyDone):  # it had already ended (another run owns that ending), or is not there
                 return Observation(record=_item(exc.response.get("Item", {})), ended_now=False, created=False)
             raise error from exc
         except BotoCoreError as exc:
             raise classify(exc) from exc
         record = _item(answer["Attributes"])
         return Observation(record=record, ended_now=invocation.ended, created=record["firstSeenAt"] == iso(now))
+
+    def observe_unnotified(
+        self, invocation: Invocation, *, now: datetime, context: dict[str, Any] | None = None
+    ) -> Observation:
+        """Record an ending that will not be notified (SKIPPED) where there is no record; its retention starts now."""
+        fields = {name: value for name, value in invocation.fields().items() if name != "invocationArn"}
+        values = {
+            **fields,
+            "firstSeenAt": iso(now),
+            "lastCheckedAt": iso(now),
+            "notification": SKIPPED,
+            "expiresAt": epoch(now + self.retention),
+            **({"context": context} if context is not None else {}),
+        }
+        try:
+            answer = self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key={"invocationArn": {"S": invocation.invocation_arn}},
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
+                ConditionExpression="attribute_not_exists(#invocationArn)",
+                ExpressionAttributeNames={f"#{name}": name for name in [*values, "invocationArn"]},
+                ExpressionAttributeValues=_values(values),
+                ReturnValues="ALL_NEW",
+            )
+        except AlreadyDone:  # another run recorded it in the meantime
+            return Observation(record=self.get(invocation.invocation_arn) or {}, ended_now=False, created=False)
+        return Observation(record=_item(answer["Attributes"]), ended_now=False, created=True)
 
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
@@ -139,13 +186,20 @@ class RecordStore:
         return _item(answer["Attributes"])
 
     def mark_published(self, arn: str, *, now: datetime, message_id: str) -> None:
-        """The notification went out: leave the index for good. Raises AlreadyDone if it was not pending."""
+        """The notification went out: leave the index for good, and start the record's retention.
+        Raises AlreadyDone if it was not pending."""
         self._update(
             arn,
-            "SET #notification = :published, #notifiedAt = :now, #notificationMessageId = :id "
+            "SET #notification = :published, #notifiedAt = :now, #notificationMessageId = :id, #expiresAt = :expires "
             "REMOVE #work, #dueAt, #lastPublishError",
             "#notification = :pending",
-            {"published": PUBLISHED, "now": iso(now), "id": message_id, "pending": PENDING},
+            {
+                "published": PUBLISHED,
+                "now": iso(now),
+                "id": message_id,
+                "pending": PENDING,
+                "expires": epoch(now + self.retention),
+            },
         )
 
     def release_notification(self, arn: str, *, now: datetime, reason: str) -> None:

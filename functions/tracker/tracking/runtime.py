@@ -8,7 +8,8 @@ from typing import Any
 
 import boto3
 
-from .bedrock import BedrockReader, client_config
+from . import clients
+from .bedrock import BedrockReader
 from .config import Settings
 from .discovery import Discovery
 from .intake import Intake, is_sqs_batch
@@ -22,6 +23,7 @@ from .tracker import Clock, Tracker, utcnow
 @dataclass
 class Runtime:
     settings: Settings
+    guard: clients.DeadlineGuard
     tracker: Tracker
     intake: Intake
     sweep: Sweep
@@ -38,33 +40,36 @@ class Runtime:
     ) -> Runtime:
         """Clients come from `session` (endpoints from the SDK's own settings) unless given, as tests may."""
         session = session or boto3.session.Session()
-        config = client_config(settings.concurrency)
+        guard = clients.DeadlineGuard(clock)
+
+        def client(service: str, limits: clients.CallLimits, region: str | None = None) -> Any:
+            made = session.client(service, region_name=region, config=limits.config(settings.concurrency))
+            return guard.watch(made, limits)
+
         records = RecordStore(
             settings.table_name,
-            session.client("dynamodb", config=config),
+            client("dynamodb", clients.DYNAMODB),
             retention=timedelta(days=settings.record_retention_days),
         )
-        outputs = (
-            OutputLister(session.client("s3", config=config), settings.output_buckets)
-            if settings.output_buckets
-            else None
-        )
-        notifier = Notifier(settings.topic_arn, session.client("sns", config=config), outputs)
+        outputs = OutputLister(client("s3", clients.S3), settings.output_buckets) if settings.output_buckets else None
+        notifier = Notifier(settings.topic_arn, client("sns", clients.SNS), outputs)
         bedrock = BedrockReader(
             (lambda _region: bedrock_client)
             if bedrock_client is not None
-            else (lambda region: session.client("bedrock-runtime", region_name=region, config=config))
+            else (lambda region: client("bedrock-runtime", clients.BEDROCK, region))
         )
         tracker = Tracker(
             bedrock=bedrock,
             records=records,
             notifier=notifier,
             max_poll_interval=timedelta(seconds=settings.max_poll_interval_seconds),
+            sweep_period=settings.sweep_period,
             overdue_after=timedelta(minutes=settings.overdue_minutes),
             clock=clock,
         )
         return cls(
             settings=settings,
+            guard=guard,
             tracker=tracker,
             intake=Intake(tracker, workers=settings.concurrency, allowed_accounts=settings.allowed_accounts),
             sweep=Sweep(
@@ -87,10 +92,13 @@ class Runtime:
         )
 
     def handle(self, event: Any, lambda_context: Any = None) -> dict[str, Any]:
-        deadline = self.deadline(lambda_context)
-        if is_sqs_batch(event):
-            return dict(self.intake.handle(event, deadline=deadline))
-        return self.sweep.run(deadline=deadline).as_dict()
+        deadline = self.guard.deadline = self.deadline(lambda_context)
+        try:
+            if is_sqs_batch(event):
+                return dict(self.intake.handle(event, deadline=deadline))
+            return self.sweep.run(deadline=deadline).as_dict()
+        finally:
+            self.guard.deadline = None  # the run is over: its deadline with it
 
     def deadline(self, lambda_context: Any) -> datetime:
         remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)

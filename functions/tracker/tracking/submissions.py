@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from . import jsontext
 from .errors import InvalidArn, MalformedMessage, OversizeContext
 from .invocations import InvocationArn
 
@@ -39,8 +39,8 @@ def parse_submission(body: str | None) -> Submission:
             return Submission(arn=InvocationArn.parse(text))
         raise MalformedMessage("body is neither a JSON object nor an async-invoke ARN")
     try:
-        # Decimal keeps numbers exact: the context is echoed unchanged and DynamoDB refuses floats.
-        document = json.loads(text, parse_float=Decimal)
+        # Numbers stay exact (and remember how they were written): the context is echoed unchanged.
+        document = jsontext.loads(text)
     except (ValueError, RecursionError) as exc:
         raise MalformedMessage(f"body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
@@ -58,11 +58,16 @@ def _context(context: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(context, dict):
         raise MalformedMessage(f"context must be a JSON object, got {_json_type(context)}")
-    size = len(json.dumps(context, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"))
-    if size > MAX_CONTEXT_BYTES:
-        raise OversizeContext(f"context is {size} bytes serialized, more than {MAX_CONTEXT_BYTES}")
     if _depth(context) > MAX_CONTEXT_DEPTH:
         raise MalformedMessage(f"context nests deeper than the {MAX_CONTEXT_DEPTH} levels DynamoDB can store")
+    try:
+        size = len(jsontext.dumps(context).encode("utf-8"))  # without whitespace, numbers as written
+    except UnicodeEncodeError as exc:
+        raise MalformedMessage(
+            "context holds a lone UTF-16 surrogate (such as \\ud800), which is not a Unicode character"
+        ) from exc
+    if size > MAX_CONTEXT_BYTES:
+        raise OversizeContext(f"context is {size} bytes serialized, more than {MAX_CONTEXT_BYTES}")
     try:
         _serializer.serialize(context)
     except (TypeError, ValueError, ArithmeticError) as exc:  # decimal signals are ArithmeticErrors
@@ -82,6 +87,6 @@ def _depth(value: Any) -> int:
 
 
 def _json_type(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", Decimal: "a number"}.get(
-        type(value), type(value).__name__
-    )
+    if isinstance(value, Decimal):
+        return "a number"
+    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)

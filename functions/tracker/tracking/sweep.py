@@ -6,19 +6,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from .concurrency import map_concurrently
 from .discovery import Discovery
-from .errors import TrackerError
+from .errors import OutOfTime, TrackerError
 from .invocations import InvocationArn
 from .records import NOTIFY, POLL, DueItem, RecordStore
 from .telemetry import INVOCATIONS_IN_PROGRESS, NOTIFICATIONS_PENDING, SWEEPS, count, count_error, gauge, logger
 from .tracker import Clock, Outcome, Tracker
-
-# Stop starting new work this long before the Lambda's deadline, so that what is in flight can finish.
-SAFETY_MARGIN = timedelta(seconds=15)
 
 Action = Callable[[DueItem, datetime], str]
 
@@ -48,18 +45,25 @@ class Sweep:
         self.workers = workers
         self.clock = clock
         self.discovery = discovery
+        # When the last sweep of this execution environment that asked about all due work began (polling.forced);
+        # a new environment does not know, and asks about everything due.
+        self.since: datetime | None = None
 
     def run(self, *, deadline: datetime) -> SweepReport:
+        """Each piece of work starts only if it can finish before `deadline` (clients.TRACK, RETRY); what does not
+        fit stays due, most overdue first, for the next sweep."""
         count(SWEEPS)
         report = SweepReport()
         started = self.clock()
-        stop_at = deadline - min(SAFETY_MARGIN, (deadline - started) / 3)
         if self.discovery is not None:
-            report.outcomes.update(self.discovery.run(deadline=deadline, stop_at=stop_at))
-        pending = self._work(NOTIFY, self._retry, report, started=started, stop_at=stop_at, deadline=deadline)
+            report.outcomes.update(self.discovery.run(deadline=deadline))
+        pending = self._work(NOTIFY, self._retry, report, started=started, deadline=deadline)
         gauge(NOTIFICATIONS_PENDING, pending)
         if not report.stopped_early:
-            self._work(POLL, self._check, report, started=started, stop_at=stop_at, deadline=deadline)
+            errors = sum(report.errors.values())
+            self._work(POLL, self._check, report, started=started, deadline=deadline)
+            if not report.stopped_early and sum(report.errors.values()) == errors:
+                self.since = started  # every forced check due by `started` was asked
             try:
                 gauge(INVOCATIONS_IN_PROGRESS, self.records.count(POLL))
             except TrackerError as exc:  # a missing data point on the dashboard, nothing more
@@ -74,7 +78,6 @@ class Sweep:
         report: SweepReport,
         *,
         started: datetime,
-        stop_at: datetime,
         deadline: datetime,
     ) -> int:
         """Do one kind of due work, a page at a time, most overdue first; returns how much was due.
@@ -82,13 +85,18 @@ class Sweep:
         Only work due when the sweep started is taken, so the loop ends even while new work keeps falling due.
         """
         due = 0
-        for arns in self.records.due(work, now=started):
-            due += len(arns)
-            if self.clock() >= stop_at:
+        pages = self.records.due(work, now=started)
+        while not report.stopped_early:
+            try:
+                items = next(pages, None)
+            except OutOfTime:  # no time left to read the next page: the rest stays due
                 report.stopped_early = True
                 break
-            attempt = partial(self._attempt, action, stop_at=stop_at, deadline=deadline)
-            for result, detail in map_concurrently(attempt, arns, workers=self.workers):
+            if items is None:
+                break
+            due += len(items)
+            attempt = partial(self._attempt, action, deadline=deadline)
+            for result, detail in map_concurrently(attempt, items, workers=self.workers):
                 if result == "ok":
                     report.outcomes[detail] += 1
                 elif result == "error":
@@ -97,11 +105,11 @@ class Sweep:
                     report.stopped_early = True
         return due
 
-    def _attempt(self, action: Action, item: DueItem, *, stop_at: datetime, deadline: datetime) -> tuple[str, str]:
-        if self.clock() >= stop_at:  # left due: the next sweep starts with it
-            return "deferred", ""
+    def _attempt(self, action: Action, item: DueItem, *, deadline: datetime) -> tuple[str, str]:
         try:
             return "ok", action(item, deadline)
+        except OutOfTime:  # left due: the next sweep starts with it
+            return "deferred", ""
         except TrackerError as exc:
             count_error(exc.kind)
             logger.warning(
@@ -114,6 +122,6 @@ class Sweep:
         return self.tracker.retry_notification(item.arn, deadline=deadline).value
 
     def _check(self, item: DueItem, deadline: datetime) -> str:
-        if not self.tracker.worth_asking(item):
+        if not self.tracker.worth_asking(item, since=self.since):
             return Outcome.WAITING.value
         return self.tracker.check(InvocationArn.parse(item.arn), deadline=deadline, tracked=True).value

@@ -25,6 +25,7 @@ NOTIFICATIONS_PENDING = "NotificationsPending"
 INVOCATIONS_IN_PROGRESS = "InvocationsInProgress"
 NOTIFICATION_DELAY = "NotificationDelay"
 ENDINGS_BY_MODEL = "EndingsByModel"
+ENDINGS_TOO_OLD_TO_NOTIFY = "EndingsTooOldToNotify"
 
 
 def count(name: str, value: int = 1) -> None:

@@ -9,12 +9,14 @@ from enum import StrEnum
 from typing import Any
 
 from .bedrock import BedrockReader
-from .errors import AlreadyDone, TrackerError
+from .clients import PUBLISH, RETRY, TRACK
+from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError
 from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
 from .polling import Durations, next_check_at, worth_asking
 from .records import DueItem, RecordStore
 from .telemetry import (
+    ENDINGS_TOO_OLD_TO_NOTIFY,
     INVOCATIONS_COMPLETED,
     INVOCATIONS_FAILED,
     INVOCATIONS_OVERDUE,
@@ -32,8 +34,8 @@ Clock = Callable[[], datetime]
 
 # A lease outlives the run that holds it by this much, so a live run is never overtaken by a retry.
 LEASE_MARGIN = timedelta(seconds=30)
-# A next check due within one sweep period is the same as "due now": no need to write it down.
-SWEEP_PERIOD = timedelta(seconds=60)
+# Bedrock's clock and ours may differ: an ending this close to a record's retention counts as older than it.
+CLOCK_SKEW = timedelta(hours=1)
 
 
 def utcnow() -> datetime:
@@ -47,6 +49,7 @@ class Outcome(StrEnum):
     ALREADY_ENDED = "already_ended"  # another run recorded this ending; it owns the notification
     NOT_CLAIMED = "not_claimed"  # a pending notification held by another run, or already published
     WAITING = "waiting"  # due, but it cannot have ended since the last sweep: not asked, nothing written
+    TOO_OLD_TO_NOTIFY = "too_old_to_notify"  # ended before a record's retention, never seen: recorded, not notified
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Tracker:
     records: RecordStore
     notifier: Notifier
     max_poll_interval: timedelta
+    sweep_period: timedelta = timedelta(minutes=1)
     overdue_after: timedelta = timedelta(hours=1)
     clock: Clock = utcnow
     durations: Durations = field(default_factory=Durations)
@@ -69,30 +73,45 @@ class Tracker:
     ) -> Outcome:
         """Ask Bedrock about `arn` and record it; publish if this run recorded its ending.
 
-        `tracked` says the record exists in progress and is due (a sweep's work): if it is still in progress
-        and due again by the next sweep, nothing is written. Raises the project's errors: Rejected or RetryLater
-        from Bedrock or DynamoDB. Once the record is written the invocation is durably tracked, and a failed
-        publish no longer raises.
+        `tracked` says the record exists in progress and is due (a sweep's work): if it is still in progress,
+        nothing is written (its due time stands; polling.worth_asking says when to ask again). Raises the project's
+        errors: Rejected or RetryLater from Bedrock or DynamoDB, OutOfTime if asking and recording could outlast
+        `deadline`. Once the record is written the invocation is durably tracked, and a failed publish no longer
+        raises.
         """
+        self._require(TRACK, deadline)
         invocation = self.bedrock.get(arn)
         if tracked and not invocation.ended:
-            now = self.clock()
-            if self._next_check(invocation, now) <= now + SWEEP_PERIOD:  # still due next sweep: nothing to write
-                self._report_if_overdue(invocation, now)
-                return Outcome.IN_PROGRESS
+            self._report_if_overdue(invocation, self.clock())
+            return Outcome.IN_PROGRESS
         return self.record(invocation, deadline=deadline, context=context)
 
     def record(self, invocation: Invocation, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
         """Record what Bedrock said of an invocation (asked just now, or listed by discovery); publish its ending
-        if this run recorded it."""
+        if this run recorded it.
+
+        An ending older than a record's retention may have been notified already, by a record that has since
+        expired: where no record is left, it is recorded and not notified again (Outcome.TOO_OLD_TO_NOTIFY)."""
         now = self.clock()
+        too_old = invocation.end_time is not None and now - invocation.end_time > self.records.retention - CLOCK_SKEW
         observation = self.records.observe(
             invocation,
             now=now,
             context=context,
             next_check_at=self._next_check(invocation, now),
             lease_until=deadline + LEASE_MARGIN,
+            existing_only=invocation.ended and too_old,
         )
+        if invocation.ended and too_old and not observation.record:
+            observation = self.records.observe_unnotified(invocation, now=now, context=context)
+            if observation.created:
+                count(INVOCATIONS_TRACKED)
+                count(ENDINGS_TOO_OLD_TO_NOTIFY)
+                logger.warning(
+                    "ended longer ago than records are kept: recorded, not notified (it may have been already)",
+                    extra={"invocationArn": invocation.invocation_arn, "endTime": iso(invocation.end_time or now)},
+                )
+                return Outcome.TOO_OLD_TO_NOTIFY
         if observation.created:
             count(INVOCATIONS_TRACKED)
         if not observation.ended_now:
@@ -104,31 +123,51 @@ class Tracker:
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
         count_ending(invocation.model_id, invocation.status)
         logger.info("invocation ended", extra={"invocationArn": invocation.invocation_arn, "status": invocation.status})
-        return self._publish(observation.record)
+        return self._publish(observation.record, deadline)
 
-    def worth_asking(self, item: DueItem) -> bool:
-        """Whether a sweep should ask Bedrock about this due, in-progress invocation now."""
+    def worth_asking(self, item: DueItem, *, since: datetime | None) -> bool:
+        """Whether a sweep should ask Bedrock about this due, in-progress invocation now; `since` is when the
+        last complete sweep of this execution environment started (None: ask)."""
         return worth_asking(
             model_id=item.model_id,
             submit_time=item.submit_time,
+            due_at=item.due_at,
             now=self.clock(),
+            since=since,
             max_interval=self.max_poll_interval,
-            period=SWEEP_PERIOD,
+            period=self.sweep_period,
             durations=self.durations,
         )
 
     def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
         """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
+        self._require(RETRY, deadline)
         record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
         if record is None:
             return Outcome.NOT_CLAIMED
         logger.info("retrying notification", extra={"invocationArn": arn, "status": record.get("status")})
-        return self._publish(record)
+        return self._publish(record, deadline)
 
-    def _publish(self, record: dict[str, Any]) -> Outcome:
+    def _require(self, work: timedelta, deadline: datetime) -> None:
+        """Start nothing that could outlast the Lambda's deadline: Lambda would kill the run half way."""
+        if self.clock() + work > deadline:
+            raise OutOfTime(f"needs up to {work.total_seconds():.0f} s; less is left before the deadline")
+
+    def _publish(self, record: dict[str, Any], deadline: datetime) -> Outcome:
         arn = record["invocationArn"]
         try:
+            # Publishing and recording it go together: never publish without the time to mark it published.
+            self._require(PUBLISH, deadline)
             message_id = self.notifier.publish(record)
+        except (OutOfTime, OutcomeUnknown) as exc:
+            # Kept leased, not released: if SNS did take it, an immediate retry would repeat it; when the lease
+            # runs out a sweep publishes (a FIFO topic drops the repeat by its deduplication id).
+            count_error(f"publish_{exc.kind}")
+            logger.warning(
+                "notification not published; a sweep publishes it when its lease runs out",
+                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
+            )
+            return Outcome.NOTIFICATION_PENDING
         except TrackerError as exc:
             count_error(f"publish_{exc.kind}")
             logger.warning(
