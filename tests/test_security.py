@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 from pathlib import Path
@@ -25,18 +24,7 @@ STAR_RESOURCE_REASONS = {
 
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
-    """The CloudFormation that `sam deploy` would create, translated offline as `sam validate` does."""
-    from samtranslator.translator.transform import transform
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    document = copy.deepcopy(template.template())
-    document["Resources"]["TrackerFunction"]["Properties"]["CodeUri"] = "s3://bucket/tracker.zip"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    result: dict[str, Any] = transform(document, {}, NoManagedPolicies())
-    return result
+    return template.translated()
 
 
 def statements(translated: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -136,8 +124,9 @@ def test_only_the_accounts_principals_and_those_named_may_send_to_the_intake_que
 def test_everything_is_encrypted_at_rest() -> None:
     for queue in ("IntakeQueue", "IntakeDeadLetterQueue", "SweepDeadLetterQueue"):
         assert template.resource(queue)["SqsManagedSseEnabled"] is True
-    for topic in ("NotificationTopic", "AlarmTopic"):
-        assert template.resource(topic)["KmsMasterKeyId"] == "alias/aws/sns"
+    assert template.resource("NotificationTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    assert template.resource("AlarmTopic")["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    assert template.resource("AlarmTopicKey")["EnableKeyRotation"] is True
     assert template.resource("InvocationTable")["SSESpecification"] == {"SSEEnabled": True}
     assert template.resource("TrackerLogGroup")["KmsKeyId"] == {"Fn::GetAtt": ["LogsKey", "Arn"]}
     assert template.resource("LogsKey")["EnableKeyRotation"] is True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,23 +137,6 @@ def test_outputs_name_what_users_need() -> None:
     } <= set(template.template()["Outputs"])  # fmt: skip
 
 
-@pytest.mark.skipif(sys.version_info[:2] != (3, 13), reason="sam build needs the runtime's Python, 3.13, on PATH")
-def test_sam_build_packages_the_function_and_only_its_code_uri(tmp_path: Path) -> None:
-    # the project's virtual environment is made with Python 3.13 wherever the machine has it (Makefile)
-    env = {**SAM_ENV, "PATH": f"{Path(sys.executable).parent}:{SAM_ENV['PATH']}"}
-    result = subprocess.run(
-        [SAM, "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(tmp_path / "build")],
-        capture_output=True, text=True, env=env, check=False, cwd=tmp_path, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    built = tmp_path / "build" / "TrackerFunction"
-    assert (built / "app.py").is_file()
-    assert (built / "tracking" / "records.py").is_file()
-    assert (built / "aws_lambda_powertools").is_dir()
-    assert not (built / "tests").exists()
-    assert not (built / "local_stack").exists()
-
-
 def test_the_dashboard_is_valid_json_and_shows_only_metrics_the_function_emits() -> None:
     import json
     import re
@@ -171,3 +156,145 @@ def test_the_dashboard_is_valid_json_and_shows_only_metrics_the_function_emits()
     shown |= set(re.findall(r"MetricName=\W*(\w+)", body))
     assert {"InvocationsInProgress", "EndingsByModel", "NotificationDelay", "Errors.service_error"} <= shown
     assert shown <= emitted | kinds, shown - emitted - kinds
+
+
+# -- what deploys, and what AWS would refuse -------------------------------------------------------------------
+
+# The property that carries each resource type's physical name, when it has one; a name fixed in the template is the
+# same in every stack, and a second stack in the account and region fails to create it.
+PHYSICAL_NAMES = {
+    "AWS::Scheduler::Schedule": "Name",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Events::Rule": "Name",
+    "AWS::Events::EventBus": "Name",
+}
+# Types whose names are not account-wide (an inline policy's name is its role's), or that have none.
+UNNAMED = {
+    "AWS::IAM::Policy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::SNS::Subscription",
+    "AWS::KMS::Key", "AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission",
+}  # fmt: skip
+
+
+def test_no_physical_name_is_the_same_in_two_stacks() -> None:
+    resources = template.translated()["Resources"]
+    for name, resource in resources.items():
+        kind = resource["Type"]
+        assert kind in PHYSICAL_NAMES or kind in UNNAMED, f"{name}: is {kind} named account-wide? decide here"
+        value = resource.get("Properties", {}).get(PHYSICAL_NAMES.get(kind, ""))
+        if value is not None:
+            assert "AWS::StackName" in json.dumps(value), f"{name} ({kind}) is always named {value!r}"
+    (schedule,) = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert "Name" not in schedule["Properties"]  # OmitName: CloudFormation names it per stack
+
+
+class Rules:
+    """CloudFormation's evaluation of the template's Rules, for the functions it uses, with parameters as strings."""
+
+    def __init__(self, parameters: dict[str, str]) -> None:
+        defaults = {name: str(p.get("Default", "")) for name, p in template.template()["Parameters"].items()}
+        self.parameters = {**defaults, **parameters}
+
+    def value(self, expression: Any) -> Any:
+        if isinstance(expression, dict):
+            ((function, arguments),) = expression.items()
+            if function == "Ref":
+                return self.parameters[arguments]
+            values = [self.value(argument) for argument in arguments]
+            return {
+                "Fn::Equals": lambda: values[0] == values[1],
+                "Fn::Not": lambda: not values[0],
+                "Fn::And": lambda: all(values),
+                "Fn::Or": lambda: any(values),
+                "Fn::Contains": lambda: values[1] in values[0],
+            }[function]()
+        if isinstance(expression, list):
+            return [self.value(item) for item in expression]
+        return str(expression)
+
+    def refused(self) -> list[str]:
+        """The AssertDescription of every assertion these parameters fail: CloudFormation creates nothing then."""
+        failed = []
+        for rule in template.template().get("Rules", {}).values():
+            if "RuleCondition" in rule and not self.value(rule["RuleCondition"]):
+                continue
+            failed += [a["AssertDescription"] for a in rule["Assertions"] if not self.value(a["Assert"])]
+        return failed
+
+
+def allowed(name: str) -> list[str]:
+    """Every value a parameter's own constraints let through."""
+    parameter = template.template()["Parameters"][name]
+    if "AllowedValues" in parameter:
+        return [str(value) for value in parameter["AllowedValues"]]
+    return [str(value) for value in range(int(parameter["MinValue"]), int(parameter["MaxValue"]) + 1)]
+
+
+def test_batch_parameters_that_lambda_refuses_cannot_be_deployed() -> None:
+    """Lambda refuses an SQS event source mapping with a BatchSize above 10 and no batching window."""
+    for size in allowed("BatchSize"):
+        for window in allowed("MaximumBatchingWindowInSeconds"):
+            lambda_accepts = int(size) <= 10 or int(window) >= 1
+            deployable = not Rules({"BatchSize": size, "MaximumBatchingWindowInSeconds": window}).refused()
+            assert deployable == lambda_accepts, (size, window)
+
+
+def test_a_fifo_topic_deploys_only_with_sweeps_that_retry_inside_its_deduplication_window() -> None:
+    """A publish whose outcome is unknown is retried by the first sweep after its lease (the run's 60 s plus 30 s):
+    on a FIFO topic that must be within SNS's 5 minutes, or the repeat is delivered."""
+    from tracking.config import _rate
+    from tracking.tracker import LEASE_MARGIN
+
+    run = timedelta(seconds=template.function_settings()["timeout"])
+    for schedule in allowed("SweepSchedule"):
+        period = _rate(schedule)
+        fifo_deployable = not Rules({"FifoTopic": "true", "SweepSchedule": schedule}).refused()
+        assert fifo_deployable == (run + LEASE_MARGIN + period < timedelta(minutes=5)), schedule
+        assert not Rules({"FifoTopic": "false", "SweepSchedule": schedule}).refused()
+
+
+def test_every_allowed_schedule_is_a_rate_the_function_reads() -> None:
+    from tracking.config import _rate
+
+    assert [_rate(schedule).total_seconds() for schedule in allowed("SweepSchedule")] == [
+        60, 120, 180, 300, 600, 900, 1800, 3600,
+    ]  # fmt: skip
+    assert function()["Environment"]["Variables"]["SWEEP_SCHEDULE"] == {"Ref": "SweepSchedule"}
+
+
+def test_cloudwatch_alarms_of_this_account_may_use_the_alarm_topics_key() -> None:
+    """CloudWatch cannot publish to a topic encrypted with alias/aws/sns, whose policy nobody may change."""
+    assert template.resource("AlarmTopic")["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    statements = template.resource("AlarmTopicKey")["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch["Effect"] == "Allow"
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+    }
+    (publish,) = [
+        s for s in template.resource("AlarmTopicPolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+    ]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+
+
+def test_records_outlive_any_message_that_spent_its_whole_life_in_the_queues() -> None:
+    """A message's life in a standard queue and its dead-letter queue counts from when it was first sent; the
+    records must be kept at least that long, or a message redriven late finds its ending too old to notify."""
+    days = max(int(template.resource(q)["MessageRetentionPeriod"]) for q in ("IntakeQueue", "IntakeDeadLetterQueue"))
+    assert days / 86400 == 14
+    assert template.template()["Parameters"]["RecordRetentionDays"]["MinValue"] >= days / 86400
+
+
+def test_no_parameter_promises_cross_account_reads_bedrock_cannot_grant() -> None:
+    assert "AllowedInvocationAccounts" not in template.template()["Parameters"]
+    assert function()["Environment"]["Variables"]["ALLOWED_ACCOUNTS"] == {"Ref": "AWS::AccountId"}
