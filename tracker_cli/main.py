@@ -19,12 +19,25 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tracking.errors import GiveUp
+from tracking.invocations import InvocationArn
+from tracking.submissions import parse_submission
+
 DEFAULT_STACK = "bedrock-async-tracker"
 STATUSES = ("InProgress", "Completed", "Failed")
 
 
 class CliError(Exception):
     """Something the user can fix, said plainly."""
+
+
+# What each target is called, and the flag that names it.
+FLAGS = {
+    "queue_url": ("intake queue", "--queue-url"),
+    "dead_letter_queue_url": ("dead-letter queue", "--dlq-url"),
+    "table_name": ("records table", "--table"),
+    "topic_arn": ("notification topic", "--topic-arn"),
+}
 
 
 @dataclass
@@ -37,8 +50,8 @@ class Targets:
     def need(self, name: str) -> str:
         value = getattr(self, name)
         if not value:
-            flag = "--" + name.replace("_", "-").replace("-name", "")
-            raise CliError(f"no {name.replace('_', ' ')}: pass {flag} or --stack with a deployed tracker stack")
+            what, flag = FLAGS[name]
+            raise CliError(f"no {what}: pass {flag}, or --stack with a deployed tracker stack")
         return str(value)
 
 
@@ -66,10 +79,18 @@ def resolve(args: argparse.Namespace, session: boto3.session.Session) -> Targets
 
 def submit(args: argparse.Namespace, session: boto3.session.Session, targets: Targets) -> int:
     context = _context(args.context)
+    bodies = [
+        json.dumps({"invocationArn": arn, "context": context}) if context is not None else arn for arn in args.arns
+    ]
+    for arn, body in zip(args.arns, bodies, strict=True):  # all checked, by the function's own code, before any is sent
+        try:
+            InvocationArn.parse(arn)
+            parse_submission(body)
+        except GiveUp as exc:
+            raise CliError(f"not sent: {exc.reason}") from exc
     sqs = session.client("sqs")
     queue = targets.need("queue_url")
-    for arn in args.arns:
-        body = json.dumps({"invocationArn": arn, "context": context}) if context is not None else arn
+    for arn, body in zip(args.arns, bodies, strict=True):
         message_id = sqs.send_message(QueueUrl=queue, MessageBody=body)["MessageId"]
         print(f"submitted {arn} (message {message_id})")
     return 0

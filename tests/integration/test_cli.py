@@ -38,6 +38,27 @@ def test_submit_sends_each_arn_with_its_context_and_the_function_tracks_them(
 
 
 @pytest.mark.usefixtures("environment")
+def test_submit_refuses_an_arn_the_function_would_refuse_and_sends_nothing(
+    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = stack.simulator.add(arn("clisubmitok1"))
+
+    assert main(cli(resources, "submit", good, "not-an-arn")) == 2
+
+    assert "not sent: not a Bedrock async-invoke ARN: 'not-an-arn'" in capsys.readouterr().err
+    assert stack.queue_depth(resources.queue_url) == 0  # not even the good one: all or nothing
+
+
+@pytest.mark.usefixtures("environment")
+def test_a_missing_target_is_named_with_the_flag_that_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "", "redrive"]) == 2
+    err = capsys.readouterr().err
+    assert "--dlq-url" in err
+    option = err.split("pass ", 1)[1].split(",")[0]
+    assert option in main.__globals__["parser"]().format_help()
+
+
+@pytest.mark.usefixtures("environment")
 def test_submit_refuses_a_context_that_is_not_an_object(
     resources: Resources, capsys: pytest.CaptureFixture[str]
 ) -> None:
