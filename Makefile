@@ -62,7 +62,7 @@ unit: $(VENV)/.installed
 
 test: lint typecheck $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
 	SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov \
-		$(BIN)/pytest -q
+		PYTHON313=$(PYTHON) $(BIN)/pytest -q
 
 demo: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m local_stack.demo $(ARGS)

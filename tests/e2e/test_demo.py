@@ -1,43 +1,44 @@
-"""End to end: the demo's scenario and its accounting, and the real AWS CLI against the local stack."""
+"""End to end: `make demo` and its variants exactly as the README shows them, and their accounting."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from local_stack.lambda_driver import LambdaDriver
-from local_stack.stack import CREDENTIALS, LocalStack, Resources
-from tests.conftest import arn
-from tests.integration.test_intake import record_of
+from tests.e2e.test_readme import block, plain_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-AWS_CLI = os.environ.get("AWS_CLI") or str(ROOT / ".venv-cli" / "bin" / "aws")
 
 
-def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
+def run(command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "local_stack.demo", *args],
+        ["bash", "-c", command],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=180,
+        env=plain_environment(),
+        timeout=300,
         check=False,
     )
 
 
+def readme_demo(flag: str) -> str:
+    """The README's `make demo` line with this flag, as written."""
+    (line,) = [line for line in block("demos").splitlines() if flag in line]
+    return line
+
+
 @pytest.mark.slow
-def test_demo_notifies_each_ended_invocation_once_and_dead_letters_the_malformed_message() -> None:
-    result = run_demo("--invocations", "12", "--failure-rate", "0.25")
+def test_make_demo_notifies_each_ended_invocation_once_and_dead_letters_the_malformed_message() -> None:
+    assert "make demo   #" in (ROOT / "README.md").read_text()  # the README's first command
+
+    result = run("make demo")
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert (
-        "Accounting: 12 submitted, 12 ended, 12 notification(s) for 12 invocation(s), 1 in the dead-letter queue"
+        "Accounting: 20 submitted, 20 ended, 20 notification(s) for 20 invocation(s), 1 in the dead-letter queue"
         in result.stdout
     )
     assert "0 lost" in result.stdout
@@ -46,46 +47,24 @@ def test_demo_notifies_each_ended_invocation_once_and_dead_letters_the_malformed
 
 
 @pytest.mark.slow
-def test_demo_with_bedrock_failing_every_call_shows_it_and_exits_non_zero_with_nothing_lost() -> None:
-    result = run_demo("--invocations", "6", "--fail-bedrock")
+def test_make_demo_with_bedrock_failing_every_call_shows_it_and_exits_non_zero_with_nothing_lost() -> None:
+    result = run(readme_demo("--fail-bedrock"))
 
-    assert result.returncode == 1, result.stdout[-4000:]
+    assert result.returncode == 2, result.stdout[-4000:]  # make's own code for a recipe that failed (the demo's 1)
     assert "Every GetAsyncInvoke call will fail" in result.stdout
-    assert "FAILED: 6 ended invocation(s) not notified" in result.stdout
+    assert "FAILED: 20 ended invocation(s) not notified" in result.stdout
     assert "0 lost" in result.stdout
-    assert "7 in the dead-letter queue" in result.stdout
-    assert "internal_server" in result.stdout or "service_error" in result.stdout
-
-
-def test_real_aws_cli_send_message_is_picked_up_and_tracked(
-    stack: LocalStack, resources: Resources, driver: LambdaDriver
-) -> None:
-    invocation = stack.simulator.add(arn("fromtheawscli"[:12]))
-    body = json.dumps({"invocationArn": invocation, "context": {"from": "aws cli"}})
-    env = {**os.environ, **CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
-
-    sent = subprocess.run(
-        [AWS_CLI, "sqs", "send-message", "--endpoint-url", stack.aws_endpoint, "--queue-url", resources.queue_url,
-         "--message-body", body],
-        capture_output=True, text=True, env=env, check=False, timeout=60,
-    )  # fmt: skip
-
-    assert sent.returncode == 0, sent.stderr
-    assert "MessageId" in sent.stdout
-    assert driver.poll_once(wait_seconds=2) == 1
-    record = record_of(stack, resources, invocation)
-    assert record is not None
-    assert record["context"] == {"from": "aws cli"}
-    assert stack.queue_depth(resources.queue_url) == 0
+    assert "21 in the dead-letter queue" in result.stdout
+    assert "service_error" in result.stdout
 
 
 @pytest.mark.slow
-def test_demo_with_discovery_notifies_the_invocations_nobody_submitted_once() -> None:
-    result = run_demo("--invocations", "6", "--discover", "3", "--failure-rate", "0")
+def test_make_demo_with_discovery_notifies_the_invocations_nobody_submitted_once() -> None:
+    result = run(readme_demo("--discover 3"))
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert (
-        "Accounting: 6 submitted (+3 left to discovery), 9 ended, 9 notification(s) for 9 invocation(s)"
+        "Accounting: 20 submitted (+3 left to discovery), 23 ended, 23 notification(s) for 23 invocation(s)"
         in result.stdout
     )
     assert result.stdout.count("(discovered)") == 3
