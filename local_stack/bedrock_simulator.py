@@ -118,12 +118,14 @@ class Job:
 
 @dataclass
 class Fault:
-    """Fail a share of an operation's calls (`rate`) or its next `count` calls with `code`; add `latency`."""
+    """Fail a share of an operation's calls (`rate`) or its next `count` calls with `code`; add `latency`; or,
+    with `answer`, answer those calls with these fields changed (an answer a client must not trust)."""
 
     code: str | None = None
     rate: float = 0.0
     count: int = 0
     latency: float = 0.0
+    answer: dict[str, Any] | None = None
 
 
 _FAULT_STATUS = {
@@ -150,6 +152,7 @@ class Simulator:
     faults: dict[str, Fault] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     regions: Counter[str] = field(default_factory=Counter)
+    asked: list[str] = field(default_factory=list)  # the ARNs of GetAsyncInvoke, in the order they were asked
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -167,29 +170,40 @@ class Simulator:
         with self._lock:
             self.faults.clear()
 
+    def forget(self) -> None:
+        """Back to a new service: no invocations, no faults, nothing counted."""
+        with self._lock:
+            self.jobs.clear()
+            self.faults.clear()
+            self.calls.clear()
+            self.regions.clear()
+            self.asked.clear()
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             now = self.clock()
             statuses = Counter(job.status(now) for job in self.jobs.values())
             return {"calls": dict(self.calls), "regions": dict(self.regions), "invocations": dict(statuses)}
 
-    def _apply_faults(self, operation: str) -> None:
+    def _apply_faults(self, operation: str) -> dict[str, Any]:
+        """Sleep, fail, or return the fields to change in the answer (empty: answer as the service would)."""
         with self._lock:
             self.calls[operation] += 1
             fault = self.faults.get(operation) or self.faults.get("*")
             if fault is None:
-                return
+                return {}
             latency = fault.latency
             fire = False
-            if fault.code and fault.count > 0:
+            if (fault.code or fault.answer) and fault.count > 0:
                 fault.count -= 1
                 fire = True
-            elif fault.code and fault.rate > 0:
+            elif (fault.code or fault.answer) and fault.rate > 0:
                 fire = self._rng.random() < fault.rate
         if latency:
             time.sleep(latency)
         if fire and fault.code:
             raise SimulatedError(fault.code, _FAULT_STATUS.get(fault.code, 500), f"Simulated {fault.code}")
+        return dict(fault.answer or {}) if fire else {}
 
     # -- the three calls -------------------------------------------------------------------------------
 
@@ -235,7 +249,9 @@ class Simulator:
         return {"invocationArn": arn}
 
     def get(self, region: str, arn: str) -> dict[str, Any]:
-        self._apply_faults("GetAsyncInvoke")
+        changes = self._apply_faults("GetAsyncInvoke")
+        with self._lock:
+            self.asked.append(arn)
         match = ARN_PATTERN.fullmatch(arn)
         if match is None:
             raise validation(
@@ -249,7 +265,7 @@ class Simulator:
             job = self.jobs.get(arn)
             if job is None or job.region != region:
                 raise validation(f"Invocation {arn} was not found.")
-            return self._settle(job).describe(self.clock())
+            return {**self._settle(job).describe(self.clock()), **changes}
 
     def list(self, region: str, query: dict[str, str]) -> dict[str, Any]:
         self._apply_faults("ListAsyncInvokes")

@@ -79,6 +79,8 @@ class LocalStack:
     simulator: Simulator = field(init=False)
     resources: Resources = field(init=False)
     proxy: AwsProxy = field(init=False)
+    _clients: dict[tuple[str, str], Any] = field(init=False, default_factory=dict)
+    _clients_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
@@ -153,13 +155,19 @@ class LocalStack:
         }
 
     def client(self, service: str, region: str = REGION) -> Any:
-        endpoint = self.bedrock_endpoint if service == "bedrock-runtime" else self.aws_endpoint
-        return boto3.session.Session(
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=region,
-        ).client(service, endpoint_url=endpoint)
+        """A client that talks to the stack directly (not through the function's proxy), one per service and
+        region: a new boto3 session reloads botocore's endpoint data, which costs more than most calls."""
+        with self._clients_lock:
+            client = self._clients.get((service, region))
+            if client is None:
+                endpoint = self.bedrock_endpoint if service == "bedrock-runtime" else self.aws_endpoint
+                client = self._clients[(service, region)] = boto3.session.Session(
+                    aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                    aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+                    region_name=region,
+                ).client(service, endpoint_url=endpoint)
+        return client
 
     def new_resources(self, *, fifo: bool | None = None) -> Resources:
         """A fresh table, queues and topic on the running servers (the tests take one set each)."""
