@@ -1,4 +1,5 @@
-"""Fixtures: one local stack (moto's server and the Bedrock simulator) per session, fresh resources per test."""
+"""Fixtures: one local stack (moto's server and the Bedrock simulator) per session, fresh resources per test, and
+one clock per test that the function and the whole stack run on (no sleeping for time to pass)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from local_stack.aws_proxy import Fault
 from local_stack.lambda_driver import LambdaContext, LambdaDriver
 from local_stack.stack import LocalStack, Resources
 
@@ -28,6 +30,30 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 ACCOUNT = "123456789012"
+
+
+class Clock:
+    """The test's clock: the function's, and the stack's (Bedrock's jobs, DynamoDB's TTL, SNS FIFO deduplication).
+    Leases, due times and jobs run out when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += timedelta(seconds=seconds)
+
+    def advance_to(self, moment: datetime) -> None:
+        with self._lock:
+            self.now = max(self.now, moment)
+
+
+# Past a Nova Reel job's first possible end (its profile's floor, 75 s): a sweep then asks about it.
+PAST_THE_FLOOR = 90
 
 
 def arn(invocation_id: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
@@ -70,31 +96,43 @@ def stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def resources(stack: LocalStack) -> Iterator[Resources]:
     stack.clock = lambda: datetime.now(UTC)
-    stack.simulator.clear_faults()
-    stack.simulator.jobs.clear()
-    stack.simulator.calls.clear()
-    stack.simulator.regions.clear()
+    stack.simulator.forget()
     stack.proxy.clear()
     yield stack.new_resources()
+    # A guarantee every test that runs the function holds it to: due work comes from a Query, never a Scan.
+    scans = stack.proxy.state.operations()["dynamodb:Scan"]
     stack.simulator.clear_faults()
     stack.proxy.clear()
     stack.clock = lambda: datetime.now(UTC)
+    assert scans == 0, f"the function scanned the table {scans} time(s)"
+
+
+@pytest.fixture
+def clock(stack: LocalStack, resources: Resources) -> Clock:
+    clock = Clock()
+    stack.clock = clock
+    return clock
 
 
 @pytest.fixture
 def environment(stack: LocalStack, resources: Resources, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The function's environment on the local stack; every sweep checks every in-progress invocation."""
-    env = {**stack.environment(), "MAX_POLL_INTERVAL_SECONDS": "0", "POWERTOOLS_METRICS_NAMESPACE": "Tests"}
+    """The function's environment on the local stack, as the template sets it (the poll interval, the schedule)."""
+    env = {**stack.environment(), "POWERTOOLS_METRICS_NAMESPACE": "Tests"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
 
 
 @pytest.fixture
-def app(environment: dict[str, str]) -> ModuleType:
-    """The handler module, imported as a cold start with this test's environment."""
+def app(environment: dict[str, str], clock: Clock) -> ModuleType:
+    """The handler module, imported as a cold start with this test's environment, its runtime on the test's clock."""
+    from tracking.config import Settings
+    from tracking.runtime import Runtime
+
     sys.modules.pop("app", None)
-    return importlib.import_module("app")
+    module = importlib.import_module("app")
+    module.runtime = Runtime.build(Settings.from_env(), clock=clock)
+    return module
 
 
 Invoke = Callable[[dict[str, Any]], Any]
@@ -143,22 +181,10 @@ def logs(app: ModuleType) -> Iterator[LogLines]:
     logger._logger.removeHandler(handler)
 
 
-def fail_calls(client: Any, operation: str, *, code: str, times: int, status: int = 500) -> list[int]:
-    """Make the next `times` calls of `operation` (`Publish`, `UpdateItem`) fail before they leave the SDK.
-
-    The failure enters through botocore's own event hooks, after its retries would have been spent.
-    Returns a one-element list counting the failures raised.
-    """
-    raised = [0]
-    event = f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}"
-
-    def fail(**_: Any) -> None:
-        if raised[0] < times:
-            raised[0] += 1
-            raise ClientError(
-                {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-                operation,
-            )
-
-    client.meta.events.register(event, fail)
-    return raised
+def fail_on_the_wire(
+    stack: LocalStack, service: str, operation: str, *, code: str, status: int = 500, calls: int = 1, match: str = ""
+) -> Fault:
+    """The function's next `calls` requests of `operation` (whose body holds `match`) answer with the AWS error
+    `code`, on the wire: botocore sees each one and retries as it would (to fail one call of the function past its
+    retries, pass that client's attempts). Returns the fault; its `hits` count the requests it answered."""
+    return stack.proxy.inject(Fault(service, operation, code=code, status=status, times=calls, match=match))

@@ -137,27 +137,6 @@ def test_outputs_name_what_users_need() -> None:
     } <= set(template.template()["Outputs"])  # fmt: skip
 
 
-def test_the_dashboard_is_valid_json_and_shows_only_metrics_the_function_emits() -> None:
-    import json
-    import re
-
-    from tracking import errors, telemetry
-
-    body, variables = template.template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert variables == {
-        "Service": template.template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
-    }
-    dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
-    titles = [widget["properties"]["title"] for widget in dashboard["widgets"]]
-    assert len(titles) == 6
-    emitted = {value for name, value in vars(telemetry).items() if name.isupper() and isinstance(value, str)}
-    kinds = {f"Errors.{cls.kind}" for cls in vars(errors).values() if isinstance(cls, type) and hasattr(cls, "kind")}
-    shown = set(re.findall(r'"BedrockAsyncTracker", "([\w.]+)"', body))
-    shown |= set(re.findall(r"MetricName=\W*(\w+)", body))
-    assert {"InvocationsInProgress", "EndingsByModel", "NotificationDelay", "Errors.service_error"} <= shown
-    assert shown <= emitted | kinds, shown - emitted - kinds
-
-
 # -- what deploys, and what AWS would refuse -------------------------------------------------------------------
 
 # The property that carries each resource type's physical name, when it has one; a name fixed in the template is the
@@ -298,3 +277,23 @@ def test_records_outlive_any_message_that_spent_its_whole_life_in_the_queues() -
 def test_no_parameter_promises_cross_account_reads_bedrock_cannot_grant() -> None:
     assert "AllowedInvocationAccounts" not in template.template()["Parameters"]
     assert function()["Environment"]["Variables"]["ALLOWED_ACCOUNTS"] == {"Ref": "AWS::AccountId"}
+
+
+def test_the_due_work_index_carries_what_a_sweep_judges_by() -> None:
+    """A sweep decides from the index alone whether an invocation may have ended (submitTime, modelArn): with fewer
+    attributes projected, adaptive polling would ask about everything, every sweep."""
+    from tracking.records import DueItem
+
+    (index,) = template.resource("InvocationTable")["GlobalSecondaryIndexes"]
+    projected = {"invocationArn", "work", "dueAt", *index["Projection"].get("NonKeyAttributes", [])}
+    stored = {
+        "invocationArn": {"S": "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12"},
+        "work": {"S": "poll"},
+        "dueAt": {"N": "1795000000"},
+        "submitTime": {"S": "2026-11-26T12:00:00.000Z"},
+        "modelArn": {"S": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1"},
+        "status": {"S": "InProgress"},
+    }
+    item = DueItem.of({name: value for name, value in stored.items() if name in projected})
+    assert item.submit_time is not None
+    assert item.model_id == "amazon.nova-reel-v1:1"

@@ -11,7 +11,7 @@ import pytest
 
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import Invoke, arn, sqs_event
+from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
 from tracker_cli.main import main
 
 
@@ -83,11 +83,12 @@ def test_status_shows_the_record_or_says_it_is_not_tracked(
 
 
 def test_list_filters_by_status(
-    stack: LocalStack, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, done = stack.simulator.add(arn("clilistrun01")), stack.simulator.add(arn("clilistdone1"))
     invoke(sqs_event(running, done))
     stack.simulator.end(done)
+    clock.advance(PAST_THE_FLOOR)
     invoke({})
     capsys.readouterr()
 

@@ -7,12 +7,15 @@ from types import ModuleType
 from typing import Any
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import sqs_event, start_on_bedrock
+from tests.conftest import PAST_THE_FLOOR, sqs_event, start_on_bedrock
 from tracking.runtime import Runtime
 
 
 def discovering(app: ModuleType, **changes: Any) -> Runtime:
-    return Runtime.build(replace(app.runtime.settings, discovery_regions=("us-east-1",), **changes))
+    """The app's runtime with discovery on, on the test's clock."""
+    return Runtime.build(
+        replace(app.runtime.settings, discovery_regions=("us-east-1",), **changes), clock=app.runtime.clock
+    )
 
 
 def start(stack: LocalStack, resources: Resources, model: str = "amazon.nova-reel-v1:1") -> str:
@@ -33,6 +36,7 @@ def test_an_invocation_never_submitted_is_discovered_and_notified_once(
     assert first["outcomes"]["discovered_notified"] == 1
     assert first["outcomes"]["discovered_in_progress"] == 1
     stack.simulator.end(running)
+    app.runtime.clock.advance(PAST_THE_FLOOR)
     second = runtime.handle({})
     assert "discovered_notified" not in second["outcomes"]  # known now: not adopted again
     assert second["outcomes"]["notified"] == 1  # the running one, through the ordinary sweep
@@ -48,6 +52,7 @@ def test_a_submitted_invocation_is_not_adopted_twice(stack: LocalStack, resource
     invocation = start(stack, resources)
     assert runtime.handle(sqs_event(invocation)) == {"batchItemFailures": []}
     stack.simulator.end(invocation)
+    app.runtime.clock.advance(PAST_THE_FLOOR)
 
     report = runtime.handle({})
 

@@ -9,7 +9,7 @@ import pytest
 
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import Invoke, LogLines, arn, fail_calls, load_event, sqs_event
+from tests.conftest import PAST_THE_FLOOR, Invoke, LogLines, arn, fail_on_the_wire, load_event, sqs_event
 from tracking import clients
 
 
@@ -185,17 +185,9 @@ def test_invocation_already_ended_at_submission_is_notified_once(
     assert "work" not in record  # out of the sweep's index for good
 
 
-def test_arn_region_picks_the_endpoint_region(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
-    west = stack.simulator.add(arn("westregion01", region="us-west-2"))
-    east = stack.simulator.add(arn("eastregion01", region="us-east-1"))
-
-    assert invoke(sqs_event(west, east)) == {"batchItemFailures": []}
-
-    # the simulator reads the region from each request's SigV4 credential scope
-    assert stack.simulator.regions == {"us-west-2": 1, "us-east-1": 1}
-
-
-def test_context_is_stored_and_echoed_unchanged(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
+def test_context_is_stored_and_echoed_unchanged(
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Any
+) -> None:
     invocation = stack.simulator.add(arn("withcontext1"))
     context = {"jobId": "j-1", "ratio": 0.25, "count": 3, "nested": {"ok": True, "list": [1, "two", None]}, "u": "é✓"}
     invoke(sqs_event(json.dumps({"invocationArn": invocation, "context": context})))
@@ -204,6 +196,7 @@ def test_context_is_stored_and_echoed_unchanged(stack: LocalStack, resources: Re
     assert record is not None
     assert json.loads(json.dumps(record["context"], default=float)) == context
     stack.simulator.end(invocation)
+    clock.advance(PAST_THE_FLOOR)
     invoke({})
     (notification,) = stack.notifications()
     assert notification["message"]["context"] == context
@@ -213,8 +206,14 @@ def test_message_is_kept_when_the_record_cannot_be_written(
     stack: LocalStack, resources: Resources, app: object, invoke: Invoke, logs: LogLines
 ) -> None:
     invocation = stack.simulator.add(arn("dynamofails1"))
-    client = app.runtime.tracker.records.client  # type: ignore[attr-defined]
-    fail_calls(client, "UpdateItem", code="ProvisionedThroughputExceededException", times=1, status=400)
+    fail_on_the_wire(
+        stack,
+        "dynamodb",
+        "UpdateItem",
+        code="ProvisionedThroughputExceededException",
+        status=400,
+        calls=clients.DYNAMODB.attempts,  # every attempt: throttled past the SDK's retries
+    )
 
     response = invoke(sqs_event(invocation))
 
@@ -278,3 +277,44 @@ def test_an_arn_of_a_region_that_cannot_exist_fails_as_an_invalid_arn_without_as
     assert len(response["batchItemFailures"]) == 10
     assert {line["kind"] for line in logs.where(message="submission not tracked")} == {"invalid_arn"}
     assert stack.simulator.calls["GetAsyncInvoke"] == 0
+
+
+def test_each_arn_is_asked_at_its_own_regions_endpoint(
+    stack: LocalStack, resources: Resources, environment: dict[str, str], clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No endpoint override for Bedrock here: botocore resolves bedrock-runtime.<region>.amazonaws.com from the ARN's
+    region, and a hook takes each request there to the simulator, noting where it was going."""
+    import boto3
+    import urllib3
+    from botocore.awsrequest import AWSResponse
+
+    from tracking.config import Settings
+    from tracking.runtime import Runtime
+
+    # the other services stay on the stack; Bedrock's endpoint is botocore's own, per region
+    for service in ("DYNAMODB", "SNS", "S3"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", environment["AWS_ENDPOINT_URL"])
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+    west = stack.simulator.add(arn("westregion01", region="us-west-2"))
+    frankfurt = stack.simulator.add(arn("frankfurt001", region="eu-central-1"))
+    hosts: list[str] = []
+    http = urllib3.PoolManager()
+
+    def to_the_simulator(request: Any, **_: Any) -> AWSResponse:
+        url = urllib3.util.parse_url(request.url)
+        hosts.append(str(url.host))
+        answer = http.request(
+            request.method, stack.bedrock_endpoint + (url.request_uri or "/"), body=request.body,
+            headers=dict(request.headers), preload_content=False,
+        )  # fmt: skip
+        return AWSResponse(request.url, answer.status, answer.headers, answer)
+
+    session = boto3.session.Session()
+    session._session.register("before-send.bedrock-runtime", to_the_simulator)
+    runtime = Runtime.build(Settings.from_env(), session=session, clock=clock)
+
+    assert runtime.handle(sqs_event(west, frankfurt)) == {"batchItemFailures": []}
+
+    assert sorted(hosts) == ["bedrock-runtime.eu-central-1.amazonaws.com", "bedrock-runtime.us-west-2.amazonaws.com"]
+    assert stack.simulator.regions == {"us-west-2": 1, "eu-central-1": 1}  # each signed for its own region

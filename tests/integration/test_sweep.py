@@ -7,15 +7,26 @@ import threading
 from types import ModuleType
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import Invoke, LogLines, arn, fail_calls, load_event, sqs_event, start_on_bedrock
+from tests.conftest import (
+    PAST_THE_FLOOR,
+    Clock,
+    Invoke,
+    LogLines,
+    arn,
+    fail_on_the_wire,
+    load_event,
+    sqs_event,
+    start_on_bedrock,
+)
 from tests.integration.test_intake import record_of
 from tracking.invocations import iso
 
 
-def test_empty_event_sweeps(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
+def test_empty_event_sweeps(stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock) -> None:
     invocation = stack.simulator.add(arn("sweptbyempty"))
     invoke(sqs_event(invocation))
     stack.simulator.end(invocation)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
 
     report = invoke({})
 
@@ -23,13 +34,16 @@ def test_empty_event_sweeps(stack: LocalStack, resources: Resources, invoke: Inv
     assert [n["message"]["invocationArn"] for n in stack.notifications()] == [invocation]
 
 
-def test_schedule_event_from_the_template_input_sweeps(stack: LocalStack, resources: Resources, invoke: Invoke) -> None:
+def test_schedule_event_from_the_template_input_sweeps(
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+) -> None:
     from local_stack import template
 
     _, schedule_input = template.schedule()
     assert load_event("schedule.json") == schedule_input
     running = stack.simulator.add(arn("stillrunning"))
     invoke(sqs_event(running))
+    clock.advance(PAST_THE_FLOOR)
 
     report = invoke(load_event("schedule.json"))
 
@@ -38,11 +52,12 @@ def test_schedule_event_from_the_template_input_sweeps(stack: LocalStack, resour
 
 
 def test_completed_notification_carries_the_get_async_invoke_fields(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("completed001"))
     invoke(sqs_event(json.dumps({"invocationArn": invocation, "context": {"jobId": "42"}})))
     stack.simulator.end(invocation)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
     answer = stack.client("bedrock-runtime").get_async_invoke(invocationArn=invocation)
 
     invoke({})
@@ -62,11 +77,12 @@ def test_completed_notification_carries_the_get_async_invoke_fields(
 
 
 def test_failed_notification_carries_the_failure_message(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("failed000001"))
     invoke(sqs_event(invocation))
     stack.simulator.end(invocation, failed=True, message="The generated video was blocked by our content filters.")
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
 
     invoke({})
 
@@ -78,7 +94,7 @@ def test_failed_notification_carries_the_failure_message(
 
 
 def test_subscriber_filter_policy_on_status_receives_only_failures(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     sqs, sns = stack.client("sqs"), stack.client("sns")
     failures_url = sqs.create_queue(QueueName=f"failures-{resources.table_name}")["QueueUrl"]
@@ -95,6 +111,7 @@ def test_subscriber_filter_policy_on_status_receives_only_failures(
     invoke(sqs_event(ok, bad))
     stack.simulator.end(ok)
     stack.simulator.end(bad, failed=True)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
 
     invoke({})
 
@@ -104,17 +121,18 @@ def test_subscriber_filter_policy_on_status_receives_only_failures(
 
 
 def test_publish_that_failed_is_retried_by_the_next_sweep_once(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, logs: LogLines
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, logs: LogLines, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("publishfail1"))
     invoke(sqs_event(invocation))
     stack.simulator.end(invocation)
-    failures = fail_calls(app.runtime.tracker.notifier.client, "Publish", code="InternalError", times=1)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
+    failures = fail_on_the_wire(stack, "sns", "Publish", code="InternalError")
 
     # the sweep that sees the ending cannot publish: the notification stays pending, due now
     first = invoke({})
     assert first["outcomes"] == {"notification_pending": 1}
-    assert failures == [1]
+    assert failures.hits == 1
     assert stack.notifications() == []
     record = record_of(stack, resources, invocation)
     assert record is not None
@@ -136,11 +154,12 @@ def test_publish_that_failed_is_retried_by_the_next_sweep_once(
 
 
 def test_publish_failure_at_intake_still_tracks_the_message(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("intakepubfl1"))
     stack.simulator.end(invocation)
-    fail_calls(app.runtime.tracker.notifier.client, "Publish", code="ThrottlingException", times=1, status=400)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
+    fail_on_the_wire(stack, "sns", "Publish", code="Throttling", status=400)
 
     # the record is durable, so the message is done; the notification waits for the sweep
     assert invoke(sqs_event(invocation)) == {"batchItemFailures": []}
@@ -150,7 +169,7 @@ def test_publish_failure_at_intake_still_tracks_the_message(
 
 
 def test_two_sweeps_at_once_notify_each_ending_once(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
 ) -> None:
     from tracking.config import Settings
     from tracking.runtime import Runtime
@@ -160,8 +179,9 @@ def test_two_sweeps_at_once_notify_each_ending_once(
         assert invoke(sqs_event(*invocations[start : start + 10])) == {"batchItemFailures": []}
     for invocation in invocations:
         stack.simulator.end(invocation, failed=invocation.endswith("7"))
+        clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
     # two execution environments, each with its own clients, as two concurrent Lambda invocations have
-    runtimes = [Runtime.build(Settings.from_env()) for _ in range(3)]
+    runtimes = [Runtime.build(Settings.from_env(), clock=clock) for _ in range(3)]
     barrier = threading.Barrier(len(runtimes))
     reports: list[dict[str, object]] = []
 
@@ -180,11 +200,12 @@ def test_two_sweeps_at_once_notify_each_ending_once(
     assert sum(report["outcomes"].get("notified", 0) for report in reports) == 30  # type: ignore[attr-defined]
 
 
-def test_sweep_leaves_in_progress_invocations_due_and_checks_only_the_index(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+def test_a_sweep_asks_about_each_due_invocation_and_leaves_those_still_running_due(
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     running = [stack.simulator.add(arn(f"inprogress{i:02d}")) for i in range(3)]
     invoke(sqs_event(*running))
+    clock.advance(PAST_THE_FLOOR)
     calls_before = stack.simulator.calls["GetAsyncInvoke"]
 
     report = invoke({})
@@ -197,13 +218,14 @@ def test_sweep_leaves_in_progress_invocations_due_and_checks_only_the_index(
 
 
 def test_sweep_reports_a_bedrock_error_and_keeps_the_invocation_due(
-    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines, clock: Clock
 ) -> None:
     from local_stack.bedrock_simulator import Fault
 
     invocation = stack.simulator.add(arn("sweepthrott1"))
     invoke(sqs_event(invocation))
     stack.simulator.end(invocation)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
     stack.simulator.inject("GetAsyncInvoke", Fault(code="ThrottlingException", count=4))
 
     assert invoke({})["errors"] == {"throttled": 1}
@@ -234,10 +256,11 @@ def test_an_invocation_running_far_longer_than_expected_is_reported_overdue(
 
 
 def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke
+    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
 ) -> None:
     running = [stack.simulator.add(arn(f"nowrite{i:05d}")) for i in range(5)]
     invoke(sqs_event(*running))
+    clock.advance(PAST_THE_FLOOR)
     writes = []
     app.runtime.tracker.records.client.meta.events.register(
         "provide-client-params.dynamodb.UpdateItem", lambda params, **_: writes.append(params)
@@ -248,16 +271,18 @@ def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
 
     assert writes == []
     stack.simulator.end(running[0])
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
     assert invoke({})["outcomes"] == {"in_progress": 4, "notified": 1}
     assert len(writes) == 2  # the ending, then its publication
 
 
 def test_a_completed_nova_reel_notification_lists_its_output_and_duration(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = start_on_bedrock(stack)
     invoke(sqs_event(invocation))
     stack.simulator.end(invocation)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
 
     invoke({})
 
@@ -273,13 +298,14 @@ def test_a_completed_nova_reel_notification_lists_its_output_and_duration(
 
 
 def test_outputs_are_not_listed_for_failures_or_buckets_not_named(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     failed = stack.simulator.add(arn("failednolist"))
     elsewhere = stack.simulator.add(arn("elsewhere001"), output_uri="s3://someone-elses-bucket/x")
     invoke(sqs_event(failed, elsewhere))
     stack.simulator.end(failed, failed=True)
     stack.simulator.end(elsewhere)
+    clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
 
     invoke({})
 

@@ -8,15 +8,17 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
-from botocore.exceptions import ClientError
 
+from local_stack.aws_proxy import Fault
 from local_stack.lambda_driver import Killed, killed_at, sqs_event
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import arn
+from tests.conftest import PAST_THE_FLOOR, Clock, arn, fail_on_the_wire
+from tracking import clients
 from tracking.config import Settings
 from tracking.records import RecordStore
 from tracking.runtime import Runtime
@@ -24,25 +26,6 @@ from tracking.runtime import Runtime
 
 class Crash(BaseException):
     """The execution environment dies here (killed, out of memory): nothing after this line runs."""
-
-
-class Clock:
-    """The function's clock, moved by the test: leases and due times run out without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += timedelta(seconds=seconds)
-
-    def advance_to(self, moment: datetime) -> None:
-        with self._lock:
-            self.now = max(self.now, moment)
 
 
 class Waves:
@@ -104,12 +87,14 @@ class World:
     settings: Settings
     clock: Clock
     submitted: list[str] = field(default_factory=list)
+    session: boto3.session.Session = field(default_factory=boto3.session.Session)
 
     def environment(self, **changes: Any) -> Runtime:
-        """A new execution environment (its own clients), sharing the test's clock."""
+        """A new execution environment (its own clients), sharing the test's clock. Its clients come from one boto3
+        session for all (a session of its own would reload botocore's endpoint data each time, for nothing)."""
         from dataclasses import replace
 
-        return Runtime.build(replace(self.settings, **changes), clock=self.clock)
+        return Runtime.build(replace(self.settings, **changes), clock=self.clock, session=self.session)
 
     def start(self, count: int, prefix: str = "job", *, seconds: float = 3600.0) -> list[str]:
         """`count` invocations on Bedrock, each running `seconds` on the test's clock unless ended earlier."""
@@ -118,7 +103,8 @@ class World:
         ]
 
     def tracked_then_ended(self, count: int, prefix: str) -> tuple[list[str], Runtime]:
-        """`count` invocations submitted and tracked in progress by a new environment, then ended on Bedrock."""
+        """`count` invocations submitted and tracked in progress by a new environment, then ended on Bedrock, the
+        clock past their first possible end (a sweep asks about them)."""
         jobs = self.start(count, prefix)
         runtime = self.environment()
         self.send(*jobs)
@@ -126,6 +112,7 @@ class World:
             pass
         for job in jobs:
             self.stack.simulator.end(job)
+        self.clock.advance(PAST_THE_FLOOR)
         return jobs, runtime
 
     def send(self, *bodies: str) -> None:
@@ -197,9 +184,7 @@ def _arn_of(body: str) -> str:
 
 
 @pytest.fixture
-def world(stack: LocalStack, resources: Resources, environment: dict[str, str]) -> World:
-    clock = Clock()
-    stack.clock = clock  # Bedrock's jobs, DynamoDB's TTL and SNS FIFO deduplication all run on the test's clock
+def world(stack: LocalStack, resources: Resources, environment: dict[str, str], clock: Clock) -> World:
     return World(stack=stack, resources=resources, settings=Settings.from_env(), clock=clock)
 
 
@@ -224,25 +209,21 @@ def crash_once() -> Callable[..., None]:
     return crash
 
 
-def fail_write(
-    runtime: Runtime, which: str, *, times: int, code: str = "ProvisionedThroughputExceededException"
-) -> list[int]:
-    """Fail one kind of the function's DynamoDB writes, recognised by its update expression."""
+def fail_write(world: World, which: str, *, times: int, code: str = "ProvisionedThroughputExceededException") -> Fault:
+    """Fail `times` of one kind of the function's DynamoDB writes (recognised by its update expression) on the wire,
+    each past the SDK's retries: every attempt botocore makes is refused."""
     marks = {
         "observe": "#firstSeenAt",
         "claim": "SET #dueAt = :lease",
         "mark_published": ":published",
         "release": ":reason",
     }
-    failed = [0]
-
-    def fail(params: dict[str, Any], **_: Any) -> None:
-        if marks[which] in params.get("UpdateExpression", "") and failed[0] < times:
-            failed[0] += 1
-            raise ClientError(
-                {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-                "UpdateItem",
-            )
-
-    runtime.tracker.records.client.meta.events.register("provide-client-params.dynamodb.UpdateItem", fail)
-    return failed
+    return fail_on_the_wire(
+        world.stack,
+        "dynamodb",
+        "UpdateItem",
+        code=code,
+        status=400,
+        calls=times * clients.DYNAMODB.attempts,
+        match=marks[which],
+    )

@@ -9,15 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from local_stack.aws_proxy import Fault
 from local_stack.bedrock_simulator import Fault as BedrockFault
+from tests.conftest import PAST_THE_FLOOR, fail_on_the_wire
 from tests.reliability.conftest import Waves, World, crash_once, fail_write, hook
 from tracking import clients
-from tracking.runtime import Runtime
+from tracking.errors import OutcomeUnknown
+from tracking.invocations import InvocationArn
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_RUNS_OUT = 200  # seconds: past a run's deadline (60 s) and the lease margin (30 s)
@@ -65,23 +65,54 @@ def test_bedrock_errors_during_a_sweep_leave_the_invocation_due(world: World, co
 
 
 def test_slow_bedrock_answers_past_the_read_timeout_are_transient_and_nothing_is_lost(world: World) -> None:
+    """The production client: every attempt waits out its read timeout, then the message is reported."""
     (job,) = world.start(1, "slow")
     world.stack.simulator.end(job)
-    impatient = boto3.client(
-        "bedrock-runtime", region_name="us-east-1", endpoint_url=world.stack.bedrock_endpoint,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-        config=Config(read_timeout=0.3, retries={"mode": "standard", "total_max_attempts": 2}),
-    )  # fmt: skip
-    slow = Runtime.build(world.settings, clock=world.clock, bedrock_client=impatient)
-    world.stack.simulator.inject("GetAsyncInvoke", BedrockFault(latency=0.6))
+    runtime = world.environment()
+    world.stack.simulator.inject("GetAsyncInvoke", BedrockFault(latency=clients.BEDROCK.read_timeout + 0.5))
     world.send(job)
 
-    assert world.deliver(slow) == {"received": 1, "failed": 1}
+    assert world.deliver(runtime) == {"received": 1, "failed": 1}
+    assert world.stack.simulator.calls["GetAsyncInvoke"] == clients.BEDROCK.attempts
 
     world.stack.simulator.clear_faults()
     _redelivered(world)
-    assert world.deliver(slow)["failed"] == 0
+    assert world.deliver(runtime)["failed"] == 0
     world.assert_invariants(world.notifications(), ended=[job])
+
+
+def test_one_messages_calls_at_their_worst_take_no_longer_than_the_budget_that_starts_it(world: World) -> None:
+    """Every attempt of the Bedrock call and of the record's write times out, on the wire, with the production
+    clients and botocore's own retries: each call ends within its worst case, and together within TRACK, the time a
+    message must have left to be started, itself within the function's timeout."""
+    import time
+
+    from local_stack import template
+
+    runtime = world.environment()
+    (job,) = world.start(1, "worst")
+    world.stack.simulator.inject("GetAsyncInvoke", BedrockFault(latency=clients.BEDROCK.read_timeout + 0.5))
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown):
+        runtime.tracker.bedrock.get(InvocationArn.parse(job))
+    bedrock = time.monotonic() - started
+    world.stack.simulator.clear_faults()
+    world.stack.proxy.inject(
+        Fault("dynamodb", "UpdateItem", action="slow", seconds=clients.DYNAMODB.read_timeout + 0.5, times=10)
+    )
+    invocation = runtime.tracker.bedrock.get(InvocationArn.parse(job))
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknown):
+        runtime.tracker.records.observe(
+            invocation, now=world.clock(), next_check_at=world.clock(), lease_until=world.clock()
+        )
+    dynamodb = time.monotonic() - started
+
+    assert world.stack.simulator.calls["GetAsyncInvoke"] == clients.BEDROCK.attempts + 1
+    assert world.stack.proxy.state.operations()["dynamodb:UpdateItem"] == clients.DYNAMODB.attempts
+    assert bedrock <= clients.BEDROCK.worst_case.total_seconds()
+    assert dynamodb <= clients.DYNAMODB.worst_case.total_seconds()
+    assert bedrock + dynamodb <= clients.TRACK.total_seconds() <= template.function_settings()["timeout"]
 
 
 # -- DynamoDB --------------------------------------------------------------------------------------------
@@ -90,23 +121,24 @@ def test_slow_bedrock_answers_past_the_read_timeout_are_transient_and_nothing_is
 def test_record_write_failing_at_intake_keeps_the_message(world: World) -> None:
     (job,) = world.start(1, "ddbo")
     runtime = world.environment()
-    failed = fail_write(runtime, "observe", times=1)
+    failed = fail_write(world, "observe", times=1)
     world.send(job)
 
     assert world.deliver(runtime) == {"received": 1, "failed": 1}
-    assert failed == [1]
+    assert failed.hits == clients.DYNAMODB.attempts  # the SDK's retries ran, against the refusals
     assert world.record(job) is None
 
     _redelivered(world)
     assert world.deliver(runtime)["failed"] == 0
     world.stack.simulator.end(job)
+    world.clock.advance(PAST_THE_FLOOR)
     world.sweep(runtime)
     world.assert_invariants(world.notifications(), ended=[job])
 
 
 def test_record_write_failing_during_a_sweep_leaves_the_ending_to_the_next(world: World) -> None:
     (job,), runtime = world.tracked_then_ended(1, "ddbs")
-    fail_write(runtime, "observe", times=1)
+    fail_write(world, "observe", times=1)
 
     assert world.sweep(runtime)["errors"] == {"throttled": 1}
     assert world.notifications() == {}
@@ -116,10 +148,10 @@ def test_record_write_failing_during_a_sweep_leaves_the_ending_to_the_next(world
 
 def test_claim_failing_leaves_the_notification_pending_for_the_next_sweep(world: World) -> None:
     (job,), runtime = world.tracked_then_ended(1, "ddbc")
-    fail_calls_on_publish = _fail_publish(runtime, times=1)
+    failed_publish = _fail_publish(world, times=1)
     world.sweep(runtime)  # ends, publish fails, released: pending and due
-    assert fail_calls_on_publish == [1]
-    fail_write(runtime, "claim", times=1)
+    assert failed_publish.hits == 1
+    fail_write(world, "claim", times=1)
 
     assert world.sweep(runtime)["errors"] == {"throttled": 1}
     assert world.notifications() == {}
@@ -129,8 +161,8 @@ def test_claim_failing_leaves_the_notification_pending_for_the_next_sweep(world:
 
 def test_release_failing_after_a_failed_publish_is_retried_once_the_lease_runs_out(world: World) -> None:
     (job,), runtime = world.tracked_then_ended(1, "ddbr")
-    _fail_publish(runtime, times=1)
-    fail_write(runtime, "release", times=1)
+    _fail_publish(world, times=1)
+    fail_write(world, "release", times=1)
 
     world.sweep(runtime)
     world.sweep(runtime)  # the lease still holds: nobody publishes
@@ -146,7 +178,7 @@ def test_publish_succeeded_but_its_bookkeeping_failed_on_a_fifo_topic_is_deliver
     """The one window a standard topic cannot close (see the next test); FIFO's deduplication id closes it."""
     fifo = _fifo_world(world, monkeypatch)
     (job,), runtime = fifo.tracked_then_ended(1, "fifo")
-    fail_write(runtime, "mark_published", times=1)
+    fail_write(world, "mark_published", times=1)
 
     fifo.sweep(runtime)
     fifo.clock.advance(LEASE_RUNS_OUT)
@@ -159,7 +191,7 @@ def test_publish_succeeded_but_its_bookkeeping_failed_on_a_standard_topic_repeat
     could not record it (after the SDK's retries) leaves the lease to run out and a sweep publishes again.
     This takes a DynamoDB failure between two calls made milliseconds apart; a FIFO topic removes it."""
     (job,), runtime = world.tracked_then_ended(1, "stnd")
-    fail_write(runtime, "mark_published", times=1)
+    fail_write(world, "mark_published", times=1)
 
     world.sweep(runtime)
     world.clock.advance(LEASE_RUNS_OUT)
@@ -174,16 +206,15 @@ def test_publish_succeeded_but_its_bookkeeping_failed_on_a_standard_topic_repeat
 # -- SNS -------------------------------------------------------------------------------------------------
 
 
-def _fail_publish(runtime: Runtime, *, times: int) -> list[int]:
-    from tests.conftest import fail_calls
-
-    return fail_calls(runtime.tracker.notifier.client, "Publish", code="InternalError", times=times)
+def _fail_publish(world: World, *, times: int) -> Fault:
+    """SNS refuses the next `times` publishes (the SNS client makes one attempt: one request each)."""
+    return fail_on_the_wire(world.stack, "sns", "Publish", code="InternalError", calls=times)
 
 
 @pytest.mark.parametrize("times", [1, 3])
 def test_publish_failures_are_retried_by_later_sweeps_and_delivered_once(world: World, times: int) -> None:
     jobs, runtime = world.tracked_then_ended(4, "snsf")
-    _fail_publish(runtime, times=times)
+    _fail_publish(world, times=times)
 
     for _ in range(times + 1):
         world.sweep(runtime)
@@ -256,6 +287,7 @@ def test_a_run_killed_at_each_step_is_finished_by_the_next(
         w.send(job)
         w.deliver(w.environment())
     w.stack.simulator.end(job)
+    w.clock.advance(PAST_THE_FLOOR)
     hook(dying, *STEPS[step], crash_once())
 
     if trigger == "intake":
@@ -289,7 +321,7 @@ def _fifo_world(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
 # -- duplicates and concurrency ---------------------------------------------------------------------------
 
 
-def test_the_same_message_twice_and_after_its_invocation_ended(world: World) -> None:
+def test_the_same_message_twice_and_again_after_its_ending_makes_one_record_and_one_notification(world: World) -> None:
     (job,) = world.start(1, "twice")
     runtime = world.environment()
     body = json.dumps({"invocationArn": job, "context": {"k": "v"}})
@@ -306,6 +338,8 @@ def test_the_same_message_twice_and_after_its_invocation_ended(world: World) -> 
 
 
 def test_sweeps_and_intakes_at_once_in_separate_processes_notify_each_ending_once(world: World) -> None:
+    # The processes run on the real clock: these jobs were started and tracked five minutes before it.
+    world.clock.advance(-300)
     jobs = world.start(24, "proc")
     runtime = world.environment()
     bodies = [json.dumps({"invocationArn": job, "context": {"i": i}}) for i, job in enumerate(jobs)]
@@ -314,6 +348,7 @@ def test_sweeps_and_intakes_at_once_in_separate_processes_notify_each_ending_onc
         pass
     for job in jobs:
         world.stack.simulator.end(job)
+    world.clock.advance(300)
     # the other twelve arrive twice each while two sweeps run: four processes over the same endings
     batches = [bodies[12:22], bodies[22:] + bodies[12:20]]
     events = [{}, {}, *({"Records": _records(batch, world)} for batch in batches)]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import string
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,46 +108,77 @@ def test_a_fuzzed_batch_never_fails_whole_and_each_bad_message_fails_alone(
         assert (f"message-{i}" in failed) is not tracked  # valid but unknown to Bedrock: rejected
 
 
-timestamps = st.one_of(
-    st.datetimes(timezones=st.just(UTC), min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)),
-    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)),  # naive
-    st.text(max_size=30),
-    st.integers(),
-    st.none(),
-)
-answers = st.fixed_dictionaries(
-    {},
-    optional={
-        "invocationArn": st.sampled_from([GOOD_ARN, GOOD_ARN.replace("fuzz", "zzuf"), "", None]),
-        "modelArn": st.sampled_from(["arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1", "", None, 3]),
-        "status": st.sampled_from([*STATUSES, "Cancelled", "completed", "", None, 1]),
-        "failureMessage": st.one_of(st.none(), st.text(max_size=50)),
-        "submitTime": timestamps,
-        "lastModifiedTime": timestamps,
-        "endTime": timestamps,
-        "outputDataConfig": st.one_of(
-            st.none(),
-            st.just({"s3OutputDataConfig": {"s3Uri": "s3://b/x"}}),
-            st.just({"SDK_UNKNOWN_MEMBER": {"name": "x"}}),
-            st.text(max_size=5),
-        ),
-        "clientRequestToken": st.one_of(st.none(), st.text(max_size=10), st.integers()),
-    },
-)
+MODEL_ARN = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1"
+times = st.datetimes(timezones=st.just(UTC), min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1))
+
+
+@st.composite
+def valid_answers(draw: st.DrawFn) -> dict[str, Any]:
+    """A GetAsyncInvoke answer as Bedrock gives one: every field there, of its type, consistent with the status."""
+    status = draw(st.sampled_from(sorted(STATUSES)))
+    submitted = draw(times)
+    answer: dict[str, Any] = {
+        "invocationArn": GOOD_ARN,
+        "modelArn": MODEL_ARN,
+        "clientRequestToken": draw(st.uuids()).hex,
+        "status": status,
+        "submitTime": submitted,
+        "lastModifiedTime": submitted,
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://bucket/videos/fuzzfuzzfuzz"}},
+    }
+    if status != "InProgress":
+        answer["endTime"] = answer["lastModifiedTime"] = submitted + timedelta(seconds=draw(st.integers(1, 10_000)))
+    if status == "Failed":
+        answer["failureMessage"] = draw(st.text(min_size=1, max_size=200))
+    return answer
+
+
+# One field spoiled: each makes the answer one the tracker must not act upon.
+SPOILERS: dict[str, list[Any]] = {
+    "invocationArn": [GOOD_ARN.replace("fuzz", "zzuf"), "", None, 7],
+    "status": ["Cancelled", "completed", "", None, 1],
+    "modelArn": ["", None, 3],
+    "submitTime": ["yesterday", 12, None],
+    "lastModifiedTime": ["soon", 12],
+    "endTime": ["later", 12],
+    "outputDataConfig": ["s3://bucket", 3],
+}
+MISSING = object()
+
+
+@st.composite
+def spoiled_answers(draw: st.DrawFn) -> dict[str, Any]:
+    answer = draw(valid_answers())
+    field = draw(st.sampled_from(sorted(SPOILERS)))
+    value = draw(
+        st.sampled_from(
+            [*SPOILERS[field], MISSING]
+            if field in ("invocationArn", "status", "modelArn", "submitTime")
+            else SPOILERS[field]
+        )
+    )
+    if value is MISSING:
+        answer.pop(field, None)
+    else:
+        answer[field] = value
+    return answer
 
 
 @settings(max_examples=300, deadline=None)
-@given(answers)
-def test_any_answer_is_trusted_whole_or_refused(answer: dict[str, Any]) -> None:
-    try:
-        invocation = Invocation.from_answer(GOOD_ARN, answer)
-    except UnexpectedAnswer as error:
-        assert error.reason
-        return
-    assert answer["invocationArn"] == GOOD_ARN
-    assert invocation.status in STATUSES
-    assert invocation.submit_time.tzinfo is not None
+@given(valid_answers())
+def test_a_valid_answer_is_trusted(answer: dict[str, Any]) -> None:
+    invocation = Invocation.from_answer(GOOD_ARN, answer)
+    assert invocation.status == answer["status"]
+    assert invocation.submit_time == answer["submitTime"]
     assert json.loads(json.dumps(invocation.fields()))["status"] == answer["status"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(spoiled_answers())
+def test_an_answer_with_one_field_spoiled_is_refused_with_a_reason(answer: dict[str, Any]) -> None:
+    with pytest.raises(UnexpectedAnswer) as refused:
+        Invocation.from_answer(GOOD_ARN, answer)
+    assert refused.value.reason
 
 
 class FakeBedrock:
@@ -156,34 +189,53 @@ class FakeBedrock:
         return self.answer
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(answers)
-def test_a_bad_answer_never_becomes_a_notification(world: World, answer: dict[str, Any]) -> None:
+@pytest.mark.parametrize("answers", [valid_answers(), spoiled_answers()], ids=["valid", "spoiled"])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_trustworthy_answer_is_recorded_and_notified_once_and_any_other_changes_nothing(
+    world: World, answers: st.SearchStrategy[dict[str, Any]], data: st.DataObject
+) -> None:
+    answer = data.draw(answers)
     from tracking.invocations import InvocationArn
     from tracking.runtime import Runtime
 
-    runtime = Runtime.build(world.settings, clock=world.clock, bedrock_client=FakeBedrock(answer))
+    world.resources = world.stack.new_resources()  # a fresh table and topic for each example
+    world.settings = replace(world.settings, table_name=world.resources.table_name, topic_arn=world.resources.topic_arn)
+    tracked = Runtime.build(world.settings, clock=world.clock, bedrock_client=FakeBedrock(_running()))
+    deadline = world.clock() + timedelta(seconds=60)
+    tracked.tracker.check(InvocationArn.parse(GOOD_ARN), deadline=deadline)
+    before = world.record(GOOD_ARN)
     try:
         Invocation.from_answer(GOOD_ARN, answer)
         trusted = True
     except UnexpectedAnswer:
         trusted = False
+    runtime = Runtime.build(world.settings, clock=world.clock, bedrock_client=FakeBedrock(answer))
 
-    try:
-        runtime.tracker.check(InvocationArn.parse(GOOD_ARN), deadline=world.clock() + timedelta(seconds=60))
-        raised = None
-    except TrackerError as error:
-        raised = error
+    for _ in range(2):  # asked twice: an ending is notified once
+        try:
+            runtime.tracker.check(InvocationArn.parse(GOOD_ARN), deadline=deadline)
+            raised = None
+        except TrackerError as error:
+            raised = error
 
     notified = world.notifications()
+    after = world.record(GOOD_ARN)
+    assert after is not None
     if not trusted:
         assert isinstance(raised, UnexpectedAnswer)
+        assert after == before  # the record exactly as it was
         assert notified == {}
     elif answer["status"] == "InProgress":
         assert notified == {}
-    world.resources = world.stack.new_resources()  # a fresh table and topic for the next example
-    world.settings = type(world.settings)(
-        table_name=world.resources.table_name,
-        topic_arn=world.resources.topic_arn,
-        max_poll_interval_seconds=0,
-    )
+        assert after["status"] == "InProgress"
+    else:
+        assert raised is None
+        assert notified == {GOOD_ARN: 1}
+        assert after["status"] == answer["status"]
+        assert after["notification"] == "published"
+
+
+def _running() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"invocationArn": GOOD_ARN, "modelArn": MODEL_ARN, "status": "InProgress", "submitTime": now}

@@ -3,8 +3,6 @@ its record expired (a late redrive, a producer's retry)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from local_stack.aws_proxy import Fault
 from tests.reliability.conftest import World
 from tracking.runtime import Runtime
@@ -108,7 +106,3 @@ def test_an_ending_older_than_the_retention_is_notified_when_its_record_is_in_pr
     world.sweep(runtime)
 
     world.assert_invariants(world.notifications(), ended=[job])
-
-
-def test_the_environment_keeps_the_templates_retention_by_default(world: World) -> None:
-    assert replace(world.settings).record_retention_days == 30

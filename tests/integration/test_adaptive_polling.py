@@ -1,0 +1,113 @@
+"""Adaptive polling against the local stack, with the template's interval and schedule: the index carries what a
+sweep needs to skip an invocation without asking Bedrock, most overdue work comes first, and no sweep scans."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from types import ModuleType
+
+from local_stack.stack import LocalStack, Resources
+from tests.conftest import Clock, arn, sqs_event
+from tracking.invocations import Invocation
+from tracking.runtime import Runtime
+
+SWEEP = 60
+
+
+def teach(runtime: Runtime, seconds: float, count: int = 30) -> None:
+    """The durations of `count` Nova Reel jobs this execution environment has seen end."""
+    submitted = runtime.tracker.clock() - timedelta(days=1)
+    for i in range(count):
+        runtime.tracker.durations.record(
+            Invocation.from_answer(
+                arn(f"taught{i:06d}"),
+                {
+                    "invocationArn": arn(f"taught{i:06d}"),
+                    "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1",
+                    "status": "Completed",
+                    "submitTime": submitted,
+                    "endTime": submitted + timedelta(seconds=seconds + i),
+                },
+            )
+        )
+
+
+def test_a_sweep_skips_without_a_call_what_cannot_have_ended_and_asks_at_each_forced_check(
+    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    """Jobs of this model take about 900 s; the interval is 300 s. After the cold sweep that asks about all that is
+    due, sweeps skip the job (read from the index alone) until its forced check at 600 s of age."""
+    runtime = app.runtime
+    assert runtime.settings.max_poll_interval_seconds == 300  # the template's default
+    assert runtime.settings.sweep_period == timedelta(seconds=SWEEP)
+    teach(runtime, 900)
+    job = stack.simulator.add(arn("adaptive0001"), seconds=3600)
+    runtime.handle(sqs_event(job))  # due at 300 s of age: the learned floor (about 900 s) is further
+
+    asked_at = []
+    for age in range(SWEEP, 840 + 1, SWEEP):
+        clock.advance(SWEEP)
+        calls = stack.simulator.calls["GetAsyncInvoke"]
+        outcomes = runtime.handle({})["outcomes"]
+        if stack.simulator.calls["GetAsyncInvoke"] > calls:
+            asked_at.append(age)
+            assert outcomes == {"in_progress": 1}
+        elif age >= 300:
+            assert outcomes == {"waiting": 1}  # due, judged from the index, and not asked
+
+    assert asked_at == [300, 600]  # the cold sweep at its first due time, then the forced check
+
+
+def test_due_work_is_taken_most_overdue_first(
+    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    one_at_a_time = Runtime.build(replace(app.runtime.settings, concurrency=1), clock=clock)
+    jobs = [arn(f"order{i:07d}") for i in range(5)]
+    for job in [jobs[2], jobs[0], jobs[4], jobs[1], jobs[3]]:  # submitted in this order: first due in this order
+        stack.simulator.add(job, seconds=3600)
+        clock.advance(7)
+    one_at_a_time.handle(sqs_event(*jobs))
+    clock.advance(600)
+    stack.simulator.asked.clear()
+
+    one_at_a_time.handle({})
+
+    assert stack.simulator.asked == [jobs[2], jobs[0], jobs[4], jobs[1], jobs[3]]
+
+
+def test_a_cold_environment_asks_about_everything_due_and_a_warm_one_only_what_may_have_ended(
+    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    warm = app.runtime
+    teach(warm, 900)
+    job = stack.simulator.add(arn("coldwarm0001"), seconds=3600)
+    warm.handle(sqs_event(job))
+    clock.advance(360)
+    warm.handle({})  # its first sweep: asks
+    clock.advance(SWEEP)
+    cold = Runtime.build(warm.settings, clock=clock)
+    teach(cold, 900)
+
+    assert warm.handle({})["outcomes"] == {"waiting": 1}
+    assert cold.handle({})["outcomes"] == {"in_progress": 1}  # does not know when the last sweep ran
+
+
+def test_a_sweep_that_could_not_ask_about_everything_due_leaves_the_next_to_ask_again(
+    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    """A forced check that a sweep failed to make (Bedrock throttled it) is made by the next sweep: the sweep with
+    errors does not count as one that went through all due work."""
+    from local_stack.bedrock_simulator import Fault
+    from tracking import clients
+
+    runtime = app.runtime
+    teach(runtime, 900)
+    job = stack.simulator.add(arn("missedcheck1"), seconds=3600)
+    runtime.handle(sqs_event(job))  # first due at 300 s of age
+    clock.advance(300)
+    stack.simulator.inject("GetAsyncInvoke", Fault(code="ThrottlingException", count=clients.BEDROCK.attempts))
+    assert runtime.handle({})["errors"] == {"throttled": 1}
+    clock.advance(SWEEP)
+
+    assert runtime.handle({})["outcomes"] == {"in_progress": 1}  # asked: its forced check was never made

@@ -1,0 +1,65 @@
+"""The metrics the dashboard shows and the alarms watch are ones the function emits: read from the EMF lines it
+prints, while it goes through every path those metrics describe."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from local_stack import template
+from local_stack.bedrock_simulator import Fault
+from local_stack.stack import LocalStack, Resources
+from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
+from tracking import clients
+
+
+def emitted(printed: str) -> set[str]:
+    """The metric names in the EMF documents among the printed lines."""
+    names = set()
+    for line in printed.splitlines():
+        if line.startswith('{"_aws"'):
+            for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
+                names |= {metric["Name"] for metric in directive["Metrics"]}
+    return names
+
+
+def shown_on_the_dashboard() -> set[str]:
+    body, _ = template.template()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    json.loads(re.sub(r"\$\{[^}]+\}", "x", body))  # valid JSON once CloudFormation substitutes
+    names = set(re.findall(r'"BedrockAsyncTracker", "([\w.]+)"', body))
+    return names | set(re.findall(r"MetricName=\W*(\w+)", body))
+
+
+def watched_by_alarms() -> set[str]:
+    return {
+        resource["Properties"]["MetricName"]
+        for resource in template.template()["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] == "BedrockAsyncTracker"
+    }
+
+
+def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
+    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    done, running = stack.simulator.add(arn("metricsdone1")), stack.simulator.add(arn("metricsrun01"), seconds=3 * 3600)
+    invoke(sqs_event(done, running))  # tracked
+    for code in ("ThrottlingException", "InternalServerException"):  # throttled, 5xx, past the SDK's retries
+        stack.simulator.inject("GetAsyncInvoke", Fault(code=code, count=clients.BEDROCK.attempts))
+        invoke(sqs_event(done))
+    stack.simulator.inject("GetAsyncInvoke", Fault(answer={"status": "Cancelled"}, count=1))
+    invoke(sqs_event(done))  # an answer not to trust
+    invoke(sqs_event(arn("unknownarn01")))  # Bedrock refuses it
+    stack.simulator.end(done)
+    clock.advance(PAST_THE_FLOOR)
+    invoke({})  # a sweep: the ending notified, pending and in-progress counted
+    clock.advance(61 * 60)
+    invoke({})  # running longer than OverdueMinutes
+
+    names = emitted(capsys.readouterr().out)
+
+    assert shown_on_the_dashboard() <= names, shown_on_the_dashboard() - names
+    assert watched_by_alarms() <= names, watched_by_alarms() - names
+    assert {"InvocationsInProgress", "EndingsByModel", "NotificationDelay", "Errors.unexpected_answer"} <= names
