@@ -208,3 +208,11 @@ def test_the_local_stack_by_hand_runs_as_written() -> None:
         os.killpg(stack_process.pid, signal.SIGINT)  # Ctrl-C, as the README says
         stack_process.wait(timeout=30)
     assert not env_file.exists()
+
+
+def test_the_readme_lists_every_mutation_the_suite_must_catch() -> None:
+    from tests.mutants import MUTANTS
+
+    listed = README[README.index("### What the suite must catch") :]
+    for mutant in MUTANTS:
+        assert f"- {mutant.name}\n" in listed, mutant.name
