@@ -125,6 +125,7 @@ class AwsProxy(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: AwsProxy
     protocol_version = "HTTP/1.1"
+    _upstream: http.client.HTTPConnection | None = None
     disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -198,15 +199,32 @@ class _Handler(BaseHTTPRequestHandler):
         return service, dict(parse_qsl(text)).get("Action", "unknown")
 
     def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        connection = http.client.HTTPConnection(*self.server.state.target, timeout=60)
-        try:
-            headers = {name: value for name, value in self.headers.items() if name.lower() not in _HOP_BY_HOP}
-            headers["Content-Length"] = str(len(body))
-            connection.request(self.command, self.path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            connection.close()
+        """To moto, on this connection's own kept-alive connection (one per client connection, so per thread)."""
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in _HOP_BY_HOP}
+        headers["Content-Length"] = str(len(body))
+        for attempt in (1, 2):  # a kept connection moto closed meanwhile: once more on a new one
+            if self._upstream is None:
+                self._upstream = http.client.HTTPConnection(*self.server.state.target, timeout=60)
+            try:
+                self._upstream.request(self.command, self.path, body=body, headers=headers)
+                response = self._upstream.getresponse()
+                answer = response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self._upstream.close()
+                self._upstream = None
+                if attempt == 2:
+                    raise
+                continue
+            if response.will_close:
+                self._upstream.close()
+                self._upstream = None
+            return response.status, response.getheaders(), answer
+        raise AssertionError("unreachable")
+
+    def finish(self) -> None:
+        if self._upstream is not None:
+            self._upstream.close()
+        super().finish()
 
     def _fifo(self, text: str, body: bytes) -> tuple[bytes, bool]:
         """SNS FIFO: the same deduplication id within 5 minutes (on the stack's clock) is accepted and dropped.

@@ -74,7 +74,10 @@ PROFILES: dict[str, ModelProfile] = {
     "luma.ray-v2:0": ModelProfile(lambda _i, rng: rng.uniform(60, 180), ("output.mp4",)),
     "twelvelabs.marengo-embed-2-7-v1:0": ModelProfile(lambda _i, rng: rng.uniform(20, 120), ("output.json",)),
     "twelvelabs.marengo-embed-3-0-v1:0": ModelProfile(lambda _i, rng: rng.uniform(20, 120), ("output.json",)),
-    "amazon.nova-2-multimodal-embeddings-v1:0": ModelProfile(lambda _i, rng: rng.uniform(10, 60), ("output.json",)),
+    "amazon.nova-2-multimodal-embeddings-v1:0": ModelProfile(
+        lambda _i, rng: rng.uniform(10, 60),
+        ("segmented-embedding-result.json", "embedding-audio-video.jsonl", "manifest.json"),
+    ),
 }
 
 
@@ -92,9 +95,15 @@ class Job:
     failure_message: str
     tags: list[dict[str, str]]
     output_written: bool = False
+    status_lag: timedelta = timedelta(0)  # the status flips this long after the output lands
+
+    @property
+    def ended_at(self) -> datetime:
+        """When GetAsyncInvoke starts saying Completed or Failed (its endTime)."""
+        return self.end_time + self.status_lag
 
     def status(self, now: datetime) -> str:
-        if now < self.end_time:
+        if now < self.ended_at:
             return "InProgress"
         return "Failed" if self.fails else "Completed"
 
@@ -106,11 +115,11 @@ class Job:
             "clientRequestToken": self.token,
             "status": status,
             "submitTime": _iso(self.submit_time),
-            "lastModifiedTime": _iso(self.submit_time if status == "InProgress" else self.end_time),
+            "lastModifiedTime": _iso(self.submit_time if status == "InProgress" else self.ended_at),
             "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": self.output_uri}},
         }
         if status != "InProgress":
-            answer["endTime"] = _iso(self.end_time)
+            answer["endTime"] = _iso(self.ended_at)
         if status == "Failed":
             answer["failureMessage"] = self.failure_message
         return answer
@@ -147,6 +156,7 @@ class Simulator:
     seed: int | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     s3: Any = None  # a boto3 S3 client; when set, endings write their output objects
+    status_lag: float = 0.0  # seconds between a job's output landing and its status saying it ended
     default_output_uri: str = "s3://outputs/videos"  # for invocations put in place with add()
     jobs: dict[str, Job] = field(default_factory=dict)
     faults: dict[str, Fault] = field(default_factory=dict)
@@ -244,6 +254,7 @@ class Simulator:
                 fails=fails,
                 failure_message=self._rng.choice(FAILURE_MESSAGES),
                 tags=list(body.get("tags") or []),
+                status_lag=timedelta(seconds=self.status_lag),
             )
             self._by_token[(region, token)] = arn
         return {"invocationArn": arn}
@@ -328,11 +339,12 @@ class Simulator:
                 fails=fails,
                 failure_message=FAILURE_MESSAGES[0],
                 tags=[],
+                status_lag=timedelta(seconds=self.status_lag),
             )
         return arn
 
     def end(self, arn: str, *, failed: bool = False, message: str | None = None) -> None:
-        """End an invocation now, Completed or Failed."""
+        """End an invocation now, Completed or Failed (its output lands now; its status follows after the lag)."""
         with self._lock:
             job = self.jobs[arn]
             job.end_time = min(job.end_time, self.clock())
@@ -350,7 +362,7 @@ class Simulator:
                 self._settle(job)
 
     def _settle(self, job: Job) -> Job:
-        if job.output_written or job.status(self.clock()) == "InProgress":
+        if job.output_written or self.clock() < job.end_time:
             return job
         job.output_written = True
         if self.s3 is not None:
@@ -358,14 +370,17 @@ class Simulator:
         return job
 
     def _write_output(self, job: Job) -> None:
+        """A completed job's files; a failed one writes nothing (as the public samples that wait for files find),
+        except TwelveLabs Marengo's error.txt (AWS's Media Lake guidance)."""
         bucket, _, prefix = job.output_uri.removeprefix("s3://").partition("/")
-        status = {"status": job.status(self.clock()), "invocationArn": job.arn}
         if job.fails:
-            status["failureMessage"] = job.failure_message
-            files = {"generation-status.json": json.dumps(status).encode()}
+            if not job.model_id.startswith("twelvelabs.marengo"):
+                return
+            files = {"error.txt": job.failure_message.encode()}
         else:
             files = {name: _output_bytes(name, job) for name in PROFILES[job.model_id].files}
             if job.model_id.startswith("amazon.nova-reel"):
+                status = {"status": "Completed", "invocationArn": job.arn}
                 files["generation-status.json"] = json.dumps(status).encode()
         for name, data in files.items():
             try:

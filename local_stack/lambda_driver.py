@@ -140,6 +140,8 @@ class LambdaDriver:
     schedule_period: float
     schedule_input: dict[str, Any]
     region: str = "us-east-1"
+    checks_queue_url: str | None = None  # a second event source mapping, on the checks queue
+    checks_queue_arn: str | None = None
     invocations: int = 0
     errors: int = 0
     timeouts: int = 0
@@ -176,10 +178,13 @@ class LambdaDriver:
                 raise outcome["error"]
             return outcome["response"]
 
-    def poll_once(self, wait_seconds: int = 1) -> int:
-        """One receive and, if anything came, one handler invocation. Returns the number of messages."""
+    def poll_once(self, wait_seconds: int = 1, *, checks: bool = False) -> int:
+        """One receive (from the intake queue, or the checks queue) and, if anything came, one handler invocation.
+        Returns the number of messages."""
+        queue_url = (self.checks_queue_url or "") if checks else self.queue_url
+        queue_arn = (self.checks_queue_arn or "") if checks else self.queue_arn
         answer = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
+            QueueUrl=queue_url,
             MaxNumberOfMessages=min(self.batch_size, 10),
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
@@ -189,14 +194,14 @@ class LambdaDriver:
         if not messages:
             return 0
         try:
-            response = self.invoke(sqs_event(messages, queue_arn=self.queue_arn, region=self.region))
+            response = self.invoke(sqs_event(messages, queue_arn=queue_arn, region=self.region))
         except Exception:  # noqa: BLE001 - Lambda's behaviour: a failed invocation deletes nothing
             return len(messages)
         failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
+                QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
         return len(messages)
@@ -205,8 +210,11 @@ class LambdaDriver:
         return self.invoke(dict(self.schedule_input))
 
     def start(self) -> LambdaDriver:
-        for target in (self._poll_loop, self._schedule_loop):
-            thread = threading.Thread(target=target, daemon=True, name=target.__name__)
+        loops: list[Callable[[], None]] = [self._poll_loop, self._schedule_loop]
+        if self.checks_queue_url:
+            loops.append(lambda: self._poll_loop(checks=True))
+        for target in loops:
+            thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
@@ -216,10 +224,10 @@ class LambdaDriver:
         for thread in self._threads:
             thread.join(timeout=10)
 
-    def _poll_loop(self) -> None:
+    def _poll_loop(self, *, checks: bool = False) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                self.poll_once(checks=checks)
             except Exception as exc:  # noqa: BLE001 - the event source mapping keeps polling
                 print(f"poller: {exc}")
                 self._stop.wait(0.5)
@@ -232,7 +240,15 @@ class LambdaDriver:
                 print(f"schedule: {exc}")
 
 
-def from_environment(handler: Handler, *, time_factor: float, queue_url: str, queue_arn: str) -> LambdaDriver:
+def from_environment(
+    handler: Handler,
+    *,
+    time_factor: float,
+    queue_url: str,
+    queue_arn: str,
+    checks_queue_url: str | None = None,
+    checks_queue_arn: str | None = None,
+) -> LambdaDriver:
     """A driver with the template's settings (batch size, timeout, schedule), on the stack's clock."""
     import boto3
 
@@ -250,6 +266,8 @@ def from_environment(handler: Handler, *, time_factor: float, queue_url: str, qu
         timeout=template.function_settings()["timeout"],
         schedule_period=period,
         schedule_input=schedule_input,
+        checks_queue_url=checks_queue_url,
+        checks_queue_arn=checks_queue_arn,
     )
 
 
@@ -267,6 +285,8 @@ def main() -> None:
         time_factor=float(os.environ["LOCAL_TIME_FACTOR"]),
         queue_url=os.environ["LOCAL_QUEUE_URL"],
         queue_arn=os.environ["LOCAL_QUEUE_ARN"],
+        checks_queue_url=os.environ.get("LOCAL_CHECKS_QUEUE_URL"),
+        checks_queue_arn=os.environ.get("LOCAL_CHECKS_QUEUE_ARN"),
     ).start()
     try:
         threading.Event().wait()

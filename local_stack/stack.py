@@ -3,20 +3,24 @@ template.yaml created on them, with the names and settings the deployed function
 
 What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically and deletes
 items whose TTL has passed (`expire_records`, on the stack's clock); the function reaches AWS through a proxy
-(aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock."""
+(aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock; S3's
+events reach the checks queue through moto's EventBridge and the template's own rule, but late, sometimes twice and
+sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import random
+import re
 import secrets
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,97 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 
 _serialize_writes = threading.Lock()
+
+
+@dataclass
+class EventDelivery:
+    """How EventBridge delivers to a queue: at least once, usually within seconds, now and then a minute or more
+    later; `duplicates` and `losses` are shares of events delivered twice or never (a rule's target failing)."""
+
+    delay: tuple[float, float] = (1.0, 5.0)
+    late_share: float = 0.01
+    late: tuple[float, float] = (60.0, 120.0)
+    duplicates: float = 0.0
+    losses: float = 0.0
+    seed: int | None = None
+    delivered: int = 0
+    lost: int = 0
+    # Takes each delivery (the event, its delay in seconds) instead of the queue: a simulation on a clock of its own.
+    sink: Callable[[dict[str, Any], float], None] | None = None
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)  # noqa: S311 - a model, not security
+
+    def deliveries(self) -> list[float]:
+        """The delays, in seconds, of each delivery of one event (none if it is lost)."""
+        if self._rng.random() < self.losses:
+            self.lost += 1
+            return []
+        copies = 2 if self._rng.random() < self.duplicates else 1
+        self.delivered += copies
+        return [self._delay() for _ in range(copies)]
+
+    def _delay(self) -> float:
+        low, high = self.late if self._rng.random() < self.late_share else self.delay
+        return self._rng.uniform(low, high)
+
+
+_DELIVERY = EventDelivery()
+
+
+def _answer_eventbridge_configuration_as_s3_does() -> None:
+    """S3 answers GetBucketNotificationConfiguration with the bucket's EventBridgeConfiguration; moto keeps it
+    (and sends the events) but leaves it out of the answer."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response.get_bucket_notification
+    if getattr(original, "_modelled", False):
+        return
+
+    def get_bucket_notification(self: Any) -> Any:
+        answer = original(self)
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if configuration is None or configuration.event_bridge is None:
+            return answer
+        status, headers, body = answer
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        if "<NotificationConfiguration" not in text:  # an empty answer: none of the other kinds either
+            text = '<?xml version="1.0" encoding="UTF-8"?><NotificationConfiguration/>'
+        text = re.sub(
+            r"<NotificationConfiguration([^>]*)/>", r"<NotificationConfiguration\1></NotificationConfiguration>", text
+        )
+        text = text.replace("</NotificationConfiguration>", "<EventBridgeConfiguration/></NotificationConfiguration>")
+        return status, headers, text.encode()
+
+    get_bucket_notification._modelled = True  # type: ignore[attr-defined]
+    S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
+
+
+def _deliver_events_as_eventbridge_does() -> None:
+    """moto's rules send each event to an SQS target at once; EventBridge takes seconds, and may repeat or lose."""
+    from moto.events.models import Rule
+    from moto.sqs.models import sqs_backends
+
+    original = Rule._send_to_sqs_queue
+    if getattr(original, "_modelled", False):
+        return
+
+    def send(self: Any, resource_id: str, event: dict[str, Any], group_id: str | None = None) -> None:
+        if group_id:  # FIFO targets: as moto does
+            original(self, resource_id, event, group_id)
+            return
+        if "time" in event and not isinstance(event["time"], str):
+            event["time"] = datetime.fromtimestamp(float(event["time"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for delay in _DELIVERY.deliveries():
+            if _DELIVERY.sink is not None:
+                _DELIVERY.sink(event, delay)
+                continue
+            sqs_backends[self.account_id][self.region_name].send_message(
+                queue_name=resource_id, message_body=json.dumps(event), delay_seconds=min(900, round(delay))
+            )
+
+    send._modelled = True  # type: ignore[attr-defined]
+    Rule._send_to_sqs_queue = send  # type: ignore[method-assign]
 
 
 def _make_item_writes_atomic() -> None:
@@ -63,6 +158,9 @@ class Resources:
     dead_letter_queue_url: str
     subscriber_queue_url: str
     bucket: str
+    checks_queue_url: str
+    checks_queue_arn: str
+    checks_dead_letter_queue_url: str
 
 
 @dataclass
@@ -85,6 +183,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         _make_item_writes_atomic()
+        _deliver_events_as_eventbridge_does()
+        _answer_eventbridge_configuration_as_s3_does()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -106,6 +206,15 @@ class LocalStack:
         self._simulator_server.stop()
         self.proxy.stop()
         self._moto.stop()
+
+    @property
+    def event_delivery(self) -> EventDelivery:
+        return _DELIVERY
+
+    @event_delivery.setter
+    def event_delivery(self, model: EventDelivery) -> None:
+        global _DELIVERY  # one moto in the process, one model of EventBridge's delivery  # noqa: PLW0603
+        _DELIVERY = model
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -142,6 +251,9 @@ class LocalStack:
             **settings["environment"],
             "MAX_POLL_INTERVAL_SECONDS": str(max(1, round(interval * self.time_factor)) if interval else 0),
             "SWEEP_SCHEDULE": template.scaled_schedule(self.time_factor)[1],
+            "CHECKS_QUEUE_URL": self.resources.checks_queue_url,
+            # Lambda sets this itself, from the function's MemorySize
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings["memory"]),
             **CREDENTIALS,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
@@ -214,6 +326,24 @@ class LocalStack:
 
         bucket = f"outputs-{suffix}"
         s3.create_bucket(Bucket=bucket)
+        checks = template.checks_settings()
+        checks_dlq_url = sqs.create_queue(QueueName=f"checks-dlq-{suffix}")["QueueUrl"]
+        checks_dlq_arn = sqs.get_queue_attributes(QueueUrl=checks_dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        checks_url = sqs.create_queue(
+            QueueName=f"checks-{suffix}",
+            Attributes={
+                "VisibilityTimeout": str(max(1, round(checks["visibility_timeout"] * self.time_factor))),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": checks_dlq_arn, "maxReceiveCount": checks["max_receive_count"]}
+                ),
+            },
+        )["QueueUrl"]
+        checks_arn = sqs.get_queue_attributes(QueueUrl=checks_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self._watch_output_events(bucket, checks_arn, suffix)
         return Resources(
             table_name=table_name,
             topic_arn=topic_arn,
@@ -222,7 +352,21 @@ class LocalStack:
             dead_letter_queue_url=dlq_url,
             subscriber_queue_url=subscriber_url,
             bucket=bucket,
+            checks_queue_url=checks_url,
+            checks_queue_arn=checks_arn,
+            checks_dead_letter_queue_url=checks_dlq_url,
         )
+
+    def _watch_output_events(self, bucket: str, queue_arn: str, suffix: str) -> None:
+        """The bucket sends its events to EventBridge, and the template's rule takes those of objects created in it
+        to the checks queue (the queue policy that lets EventBridge send is not modelled: moto does not enforce it)."""
+        self.client("s3").put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        events = self.client("events")
+        rule = f"output-events-{suffix}"
+        events.put_rule(Name=rule, EventPattern=json.dumps(template.output_events_pattern([f"arn:aws:s3:::{bucket}"])))
+        events.put_targets(Rule=rule, Targets=[{"Id": "checks", "Arn": queue_arn}])
 
     # -- what a person or a test looks at ------------------------------------------------------------
 
@@ -286,6 +430,8 @@ def start_function(stack: LocalStack, log: Path, extra: dict[str, str] | None = 
         "LOCAL_TIME_FACTOR": str(stack.time_factor),
         "LOCAL_QUEUE_URL": stack.resources.queue_url,
         "LOCAL_QUEUE_ARN": stack.resources.queue_arn,
+        "LOCAL_CHECKS_QUEUE_URL": stack.resources.checks_queue_url,
+        "LOCAL_CHECKS_QUEUE_ARN": stack.resources.checks_queue_arn,
         "PYTHONPATH": str(root),
         **(extra or {}),
     }

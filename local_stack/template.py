@@ -106,12 +106,34 @@ def scaled_schedule(time_factor: float) -> tuple[int, str]:
 
 
 def function_settings() -> dict[str, Any]:
-    """Timeout and the environment the template gives the function, parameters at their defaults."""
+    """Timeout, memory and the environment the template gives the function, parameters at their defaults."""
     globals_ = template()["Globals"]["Function"]
     function = template()["Resources"]["TrackerFunction"]["Properties"]
     env = {**globals_["Environment"]["Variables"], **function["Environment"]["Variables"]}
     plain = {name: str(_resolve(value)) for name, value in env.items() if not isinstance(_resolve(value), dict)}
-    return {"timeout": int(function.get("Timeout", globals_["Timeout"])), "environment": plain}
+    return {
+        "timeout": int(function.get("Timeout", globals_["Timeout"])),
+        "memory": int(function.get("MemorySize", globals_["MemorySize"])),
+        "environment": plain,
+    }
+
+
+def output_events_pattern(bucket_arns: list[str]) -> dict[str, Any]:
+    """The template's rule for objects created in the watched buckets, for these buckets."""
+    pattern = dict(template()["Resources"]["OutputEventsRule"]["Properties"]["EventPattern"])
+    return {**pattern, "resources": bucket_arns}
+
+
+def checks_settings() -> dict[str, Any]:
+    """The checks queue and its event source mapping, as the template sets them."""
+    queue = resource("ChecksQueue")
+    event = template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["Checks"]["Properties"]
+    return {
+        "visibility_timeout": int(queue["VisibilityTimeout"]),
+        "max_receive_count": int(_resolve(queue["RedrivePolicy"]["maxReceiveCount"])),
+        "batch_size": int(_resolve(event["BatchSize"])),
+        "batching_window": int(_resolve(event["MaximumBatchingWindowInSeconds"])),
+    }
 
 
 def translated(parameters: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import pytest
 
 from local_stack.aws_proxy import Fault
 from local_stack.lambda_driver import LambdaContext, LambdaDriver
-from local_stack.stack import LocalStack, Resources
+from local_stack.stack import EventDelivery, LocalStack, Resources
 
 # What the template's Globals give the function, set before any test imports its modules (Powertools reads
 # them when its objects are built, once per process, as in Lambda).
@@ -52,8 +52,9 @@ class Clock:
             self.now = max(self.now, moment)
 
 
-# Past a Nova Reel job's first possible end (its profile's floor, 75 s): a sweep then asks about it.
-PAST_THE_FLOOR = 90
+# Past any job's first forced check (the template's 300 s interval): a sweep then asks about it, whether its output
+# lands in a watched bucket (first due after the interval) or not (first due when it can have ended).
+PAST_THE_FLOOR = 310
 
 
 def arn(invocation_id: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
@@ -115,6 +116,16 @@ def clock(stack: LocalStack, resources: Resources) -> Clock:
 
 
 @pytest.fixture
+def delivery(stack: LocalStack) -> Iterator[EventDelivery]:
+    """EventBridge delivering S3's events at once (a test's choice; its default is seconds), in full unless a test
+    says otherwise."""
+    saved = stack.event_delivery
+    stack.event_delivery = EventDelivery(delay=(0.0, 0.0), late_share=0.0, seed=1)
+    yield stack.event_delivery
+    stack.event_delivery = saved
+
+
+@pytest.fixture
 def environment(stack: LocalStack, resources: Resources, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The function's environment on the local stack, as the template sets it (the poll interval, the schedule)."""
     env = {**stack.environment(), "POWERTOOLS_METRICS_NAMESPACE": "Tests"}
@@ -152,7 +163,12 @@ def driver(app: ModuleType, stack: LocalStack, resources: Resources) -> LambdaDr
     from local_stack import lambda_driver
 
     return lambda_driver.from_environment(
-        app.lambda_handler, time_factor=1.0, queue_url=resources.queue_url, queue_arn=resources.queue_arn
+        app.lambda_handler,
+        time_factor=1.0,
+        queue_url=resources.queue_url,
+        queue_arn=resources.queue_arn,
+        checks_queue_url=resources.checks_queue_url,
+        checks_queue_arn=resources.checks_queue_arn,
     )
 
 

@@ -58,13 +58,63 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
             assert all(action in STAR_RESOURCE_REASONS for action in actions), (role, actions)
 
 
-def test_output_listing_is_granted_only_on_the_named_buckets_and_only_when_named() -> None:
+def test_output_listing_is_granted_only_on_the_watched_buckets_and_only_when_there_are_some() -> None:
     policy = template.template()["Resources"]["OutputListingPolicy"]
-    assert policy["Condition"] == "HasOutputBuckets"
+    assert policy["Condition"] == "WatchesOutputs"
     assert policy["Properties"]["Roles"] == [{"Ref": "TrackerRole"}]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "s3:ListBucket"
-    assert statement["Resource"] == {"Ref": "OutputBucketArns"}
+    assert statement["Resource"] == WATCHED_BUCKETS
+
+
+# The buckets the stack watches: those named, the one it creates, or both.
+WATCHED_BUCKETS = {
+    "Fn::If": [
+        "WatchesBothKinds",
+        {
+            "Fn::Split": [
+                ",",
+                {
+                    "Fn::Join": [
+                        ",",
+                        [{"Fn::GetAtt": ["OutputBucket", "Arn"]}, {"Fn::Join": [",", {"Ref": "OutputBucketArns"}]}],
+                    ]
+                },
+            ]
+        },
+        {"Fn::If": ["CreatesOutputBucket", [{"Fn::GetAtt": ["OutputBucket", "Arn"]}], {"Ref": "OutputBucketArns"}]},
+    ]
+}
+
+
+def test_events_of_objects_created_in_the_watched_buckets_go_to_the_checks_queue_and_nothing_else_may() -> None:
+    rule = template.template()["Resources"]["OutputEventsRule"]
+    assert rule["Condition"] == "WatchesOutputs"
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern == {"source": ["aws.s3"], "detail-type": ["Object Created"], "resources": WATCHED_BUCKETS}
+    assert rule["Properties"]["Targets"] == [{"Id": "checks", "Arn": {"Fn::GetAtt": ["ChecksQueue", "Arn"]}}]
+    statements = template.resource("ChecksQueuePolicy")["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if not (isinstance(s, dict) and s.get("Effect") == "Deny")]
+    (allow,) = allows
+    assert allow["Fn::If"][0] == "WatchesOutputs"
+    events = allow["Fn::If"][1]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}  # no account, nobody else
+    assert events["Action"] == "sqs:SendMessage"
+    assert events["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OutputEventsRule", "Arn"]}}}
+    assert allow["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+
+
+def test_the_intake_queue_still_admits_senders_of_this_account_only() -> None:
+    statements = template.resource("IntakeQueuePolicy")["PolicyDocument"]["Statement"]
+    assert not [s for s in statements if isinstance(s, dict) and "events.amazonaws.com" in str(s)]
+
+
+def test_the_function_may_send_to_the_checks_queue_and_read_the_id_index_only() -> None:
+    (statement_list,) = [p["PolicyDocument"]["Statement"] for p in template.resource("TrackerRole")["Policies"]]
+    statements = {s["Sid"]: s for s in statement_list}
+    assert statements["Timers"]["Action"] == "sqs:SendMessage"
+    assert statements["Timers"]["Resource"] == {"Fn::GetAtt": ["ChecksQueue", "Arn"]}
+    assert {"Fn::Sub": "${InvocationTable.Arn}/index/ByInvocationId"} in statements["Records"]["Resource"]
 
 
 def test_discovery_can_list_only_when_it_is_on() -> None:
@@ -90,6 +140,7 @@ def test_the_schedule_can_only_invoke_the_function_and_dead_letter_to_its_queue(
 def test_queues_and_topics_refuse_requests_without_tls() -> None:
     policies = {
         "IntakeQueuePolicy": "sqs:*",
+        "ChecksQueuePolicy": "sqs:*",
         "DeadLetterQueuesPolicy": "sqs:*",
         "NotificationTopicPolicy": "sns:Publish",
         "AlarmTopicPolicy": "sns:Publish",
@@ -103,10 +154,13 @@ def test_queues_and_topics_refuse_requests_without_tls() -> None:
         assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     queues = {
         str(q["Ref"])
-        for name in ("IntakeQueuePolicy", "DeadLetterQueuesPolicy")
+        for name in ("IntakeQueuePolicy", "ChecksQueuePolicy", "DeadLetterQueuesPolicy")
         for q in template.resource(name)["Queues"]
     }
-    assert queues == {"IntakeQueue", "IntakeDeadLetterQueue", "SweepDeadLetterQueue"}
+    assert queues == {r for r, v in template.template()["Resources"].items() if v["Type"] == "AWS::SQS::Queue"}
+    bucket = template.resource("OutputBucketPolicy")["PolicyDocument"]["Statement"][0]
+    assert bucket["Effect"] == "Deny"
+    assert bucket["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_only_the_accounts_principals_and_those_named_may_send_to_the_intake_queue() -> None:

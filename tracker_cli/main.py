@@ -186,6 +186,28 @@ def start(args: argparse.Namespace, session: boto3.session.Session, targets: Tar
     return submit(args, session, targets)
 
 
+def check_bucket(args: argparse.Namespace, session: boto3.session.Session, targets: Targets) -> int:
+    """Whether a bucket sends its events to EventBridge (the tracker hears its outputs land only if it does)."""
+    s3 = session.client("s3")
+    current = s3.get_bucket_notification_configuration(Bucket=args.bucket)
+    current.pop("ResponseMetadata", None)
+    if "EventBridgeConfiguration" in current:
+        print(f"{args.bucket} sends its events to EventBridge: the tracker hears its outputs land, if it watches it")
+        return 0
+    wanted = {**current, "EventBridgeConfiguration": {}}  # the call replaces the whole configuration: keep the rest
+    if args.enable:
+        s3.put_bucket_notification_configuration(Bucket=args.bucket, NotificationConfiguration=wanted)
+        print(f"{args.bucket} now sends its events to EventBridge (in effect within about five minutes)")
+        return 0
+    print(
+        f"{args.bucket} does not send its events to EventBridge: the tracker hears its outputs only at sweeps.\n"
+        "Turn them on (this keeps the notifications it has), or run this command again with --enable:\n\n"
+        f"  aws s3api put-bucket-notification-configuration --bucket {args.bucket} "
+        f"--notification-configuration '{json.dumps(wanted)}'"
+    )
+    return 1
+
+
 def _context(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
@@ -242,6 +264,11 @@ def parser() -> argparse.ArgumentParser:
 
     one = commands.add_parser("redrive", help="move the dead-letter queue's messages back to the intake queue")
     one.set_defaults(run=redrive)
+
+    one = commands.add_parser("check-bucket", help="whether a bucket sends its events to EventBridge")
+    one.add_argument("bucket", metavar="BUCKET")
+    one.add_argument("--enable", action="store_true", help="turn them on, keeping the bucket's other notifications")
+    one.set_defaults(run=check_bucket)
 
     one = commands.add_parser("start", help="start an async invocation on Bedrock and submit it in one step")
     one.add_argument("--model-id", required=True, help="for example amazon.nova-reel-v1:1")

@@ -23,7 +23,13 @@ from cryptography.x509.oid import NameOID
 from local_stack.aws_proxy import ProxyState
 from local_stack.aws_proxy import _Handler as _Forward
 
-NAMES = ["*.amazonaws.com", "*.us-east-1.amazonaws.com", "queue.amazonaws.com"]
+NAMES = [
+    "*.amazonaws.com",
+    "*.us-east-1.amazonaws.com",
+    "queue.amazonaws.com",
+    "*.s3.amazonaws.com",  # S3's virtual-hosted names: my-bucket.s3.amazonaws.com
+    "*.s3.us-east-1.amazonaws.com",
+]
 
 
 def _certificates(directory: Path) -> tuple[Path, Path, Path]:

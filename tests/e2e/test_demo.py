@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def test_make_demo_notifies_each_ended_invocation_once_and_dead_letters_the_malf
     assert "0 lost" in result.stdout
     assert '{"invocationArn": "not-an-arn"' in result.stdout
     assert "Failed" in result.stdout
+    assert "Time from a job's end to its notification" in result.stdout
+    assert re.search(r"with output events +\d+ jobs +median [\d.]+ s +p95 [\d.]+ s", result.stdout)
 
 
 @pytest.mark.slow

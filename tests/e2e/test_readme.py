@@ -7,6 +7,7 @@ account, and minutes of benchmark)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -216,3 +217,14 @@ def test_the_readme_lists_every_mutation_the_suite_must_catch() -> None:
     listed = README[README.index("### What the suite must catch") :]
     for mutant in MUTANTS:
         assert f"- {mutant.name}\n" in listed, mutant.name
+
+
+def test_turning_eventbridge_on_for_a_bucket_runs_as_written(stack: LocalStack, aws: dict[str, str]) -> None:
+    s3 = stack.client("s3")
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket="my-bucket")
+
+    result = shell(block("bucket"), env=aws)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket="my-bucket")

@@ -1,5 +1,8 @@
 """Adaptive polling against the local stack, with the template's interval and schedule: the index carries what a
-sweep needs to skip an invocation without asking Bedrock, most overdue work comes first, and no sweep scans."""
+sweep needs to skip an invocation without asking Bedrock, most overdue work comes first, and no sweep scans.
+
+The jobs here write to a bucket the stack does not watch: a job whose output is heard is asked about only at its
+forced checks (tests/integration/test_output_events.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,12 @@ from tracking.invocations import Invocation
 from tracking.runtime import Runtime
 
 SWEEP = 60
+UNHEARD = "s3://a-bucket-the-stack-does-not-watch/videos"
 
 
-def teach(runtime: Runtime, seconds: float, count: int = 30) -> None:
-    """The durations of `count` Nova Reel jobs this execution environment has seen end."""
+def teach(runtime: Runtime, seconds: float, count: int = 30, *, spread: float = 1.0) -> None:
+    """The durations of `count` Nova Reel jobs this execution environment has seen end: `seconds`, and `spread` more
+    for each one after the first."""
     submitted = runtime.tracker.clock() - timedelta(days=1)
     for i in range(count):
         runtime.tracker.durations.record(
@@ -27,7 +32,7 @@ def teach(runtime: Runtime, seconds: float, count: int = 30) -> None:
                     "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1",
                     "status": "Completed",
                     "submitTime": submitted,
-                    "endTime": submitted + timedelta(seconds=seconds + i),
+                    "endTime": submitted + timedelta(seconds=seconds + i * spread),
                 },
             )
         )
@@ -42,7 +47,7 @@ def test_a_sweep_skips_without_a_call_what_cannot_have_ended_and_asks_at_each_fo
     assert runtime.settings.max_poll_interval_seconds == 300  # the template's default
     assert runtime.settings.sweep_period == timedelta(seconds=SWEEP)
     teach(runtime, 900)
-    job = stack.simulator.add(arn("adaptive0001"), seconds=3600)
+    job = stack.simulator.add(arn("adaptive0001"), seconds=3600, output_uri=UNHEARD)
     runtime.handle(sqs_event(job))  # due at 300 s of age: the learned floor (about 900 s) is further
 
     asked_at = []
@@ -65,7 +70,7 @@ def test_due_work_is_taken_most_overdue_first(
     one_at_a_time = Runtime.build(replace(app.runtime.settings, concurrency=1), clock=clock)
     jobs = [arn(f"order{i:07d}") for i in range(5)]
     for job in [jobs[2], jobs[0], jobs[4], jobs[1], jobs[3]]:  # submitted in this order: first due in this order
-        stack.simulator.add(job, seconds=3600)
+        stack.simulator.add(job, seconds=3600, output_uri=UNHEARD)
         clock.advance(7)
     one_at_a_time.handle(sqs_event(*jobs))
     clock.advance(600)
@@ -76,21 +81,24 @@ def test_due_work_is_taken_most_overdue_first(
     assert stack.simulator.asked == [jobs[2], jobs[0], jobs[4], jobs[1], jobs[3]]
 
 
-def test_a_cold_environment_asks_about_everything_due_and_a_warm_one_only_what_may_have_ended(
+def test_a_new_environment_judges_from_the_durations_every_environment_saved(
     stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
+    """One environment saw 30 Nova Reel jobs end (about 900 s each) and saved them with a sweep; a new one, which
+    saw none, takes them from the shared item at its first sweep and asks only what may have ended."""
     warm = app.runtime
     teach(warm, 900)
-    job = stack.simulator.add(arn("coldwarm0001"), seconds=3600)
+    job = stack.simulator.add(arn("sharedlearn1"), seconds=3600, output_uri=UNHEARD)
     warm.handle(sqs_event(job))
     clock.advance(360)
-    warm.handle({})  # its first sweep: asks
+    warm.handle({})  # asks (its first due time) and saves what it learned: 30 new durations are worth a write
+    assert warm.tracker.records.state()["durations"]["amazon.nova-reel-v1:1"].count(",") == 29
     clock.advance(SWEEP)
-    cold = Runtime.build(warm.settings, clock=clock)
-    teach(cold, 900)
+    fresh = Runtime.build(warm.settings, clock=clock)
+    assert fresh.tracker.durations.seen("amazon.nova-reel-v1:1") == []
 
-    assert warm.handle({})["outcomes"] == {"waiting": 1}
-    assert cold.handle({})["outcomes"] == {"in_progress": 1}  # does not know when the last sweep ran
+    assert fresh.handle({})["outcomes"] == {"waiting": 1}  # not asked: nowhere near 900 s, no forced check due
+    assert len(fresh.tracker.durations.seen("amazon.nova-reel-v1:1")) == 30
 
 
 def test_a_sweep_that_could_not_ask_about_everything_due_leaves_the_next_to_ask_again(
@@ -103,11 +111,15 @@ def test_a_sweep_that_could_not_ask_about_everything_due_leaves_the_next_to_ask_
 
     runtime = app.runtime
     teach(runtime, 900)
-    job = stack.simulator.add(arn("missedcheck1"), seconds=3600)
+    job = stack.simulator.add(arn("missedcheck1"), seconds=3600, output_uri=UNHEARD)
     runtime.handle(sqs_event(job))  # first due at 300 s of age
     clock.advance(300)
     stack.simulator.inject("GetAsyncInvoke", Fault(code="ThrottlingException", count=clients.BEDROCK.attempts))
     assert runtime.handle({})["errors"] == {"throttled": 1}
     clock.advance(SWEEP)
+    fresh = Runtime.build(runtime.settings, clock=clock)
+    teach(fresh, 900)
 
     assert runtime.handle({})["outcomes"] == {"in_progress": 1}  # asked: its forced check was never made
+    clock.advance(SWEEP)
+    assert fresh.handle({})["outcomes"] == {"waiting": 1}  # made now, by the other: the mark is gone

@@ -14,6 +14,8 @@ from local_stack.stack import LocalStack, Resources
 from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
 from tracker_cli.main import main
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def cli(resources: Resources, *args: str) -> list[str]:
     return [
@@ -177,3 +179,42 @@ def test_the_console_script_is_installed_and_explains_itself() -> None:
     assert result.returncode == 0
     for command in ("submit", "status", "list", "watch", "redrive", "start"):
         assert command in result.stdout
+
+
+@pytest.mark.usefixtures("environment")
+def test_check_bucket_says_whether_eventbridge_hears_the_bucket_and_the_command_it_prints_turns_it_on(
+    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import shlex
+
+    s3 = stack.client("s3")
+    bucket = f"quiet-{resources.table_name}"
+    s3.create_bucket(Bucket=bucket)
+    queue_arn = resources.queue_arn
+    s3.put_bucket_notification_configuration(  # a notification it already has must survive
+        Bucket=bucket,
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectRemoved:*"]}]},
+    )
+
+    assert main(cli(resources, "check-bucket", bucket)) == 1
+    command = capsys.readouterr().out.strip().splitlines()[-1].strip()
+    assert command.startswith("aws s3api put-bucket-notification-configuration")
+    aws = os.environ.get("AWS_CLI") or str(ROOT / ".venv-cli" / "bin" / "aws")
+    ran = subprocess.run([aws, *shlex.split(command)[1:]], capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+
+    assert main(cli(resources, "check-bucket", bucket)) == 0
+    assert "sends its events to EventBridge" in capsys.readouterr().out
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"][0]["QueueArn"] == queue_arn
+    assert main(cli(resources, "check-bucket", resources.bucket)) == 0  # the stack's own: on
+
+
+@pytest.mark.usefixtures("environment")
+def test_check_bucket_enable_turns_it_on(stack: LocalStack, resources: Resources) -> None:
+    bucket = f"toenable-{resources.table_name}"
+    stack.client("s3").create_bucket(Bucket=bucket)
+
+    assert main(cli(resources, "check-bucket", bucket, "--enable")) == 0
+
+    assert "EventBridgeConfiguration" in stack.client("s3").get_bucket_notification_configuration(Bucket=bucket)

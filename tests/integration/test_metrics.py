@@ -10,9 +10,20 @@ import pytest
 
 from local_stack import template
 from local_stack.bedrock_simulator import Fault
-from local_stack.stack import LocalStack, Resources
+from local_stack.lambda_driver import LambdaDriver
+from local_stack.stack import EventDelivery, LocalStack, Resources
 from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
+from tests.integration.test_adaptive_polling import teach
 from tracking import clients
+from tracking.runtime import Runtime
+
+
+def driver_runtime(invoke: Invoke) -> Runtime:
+    """The runtime behind the test's handler (the app module's)."""
+    import sys
+
+    runtime: Runtime = sys.modules["app"].runtime
+    return runtime
 
 
 def emitted(printed: str) -> set[str]:
@@ -41,9 +52,16 @@ def watched_by_alarms() -> set[str]:
 
 
 def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock, capsys: pytest.CaptureFixture[str]
+    stack: LocalStack,
+    resources: Resources,
+    invoke: Invoke,
+    clock: Clock,
+    driver: LambdaDriver,
+    delivery: EventDelivery,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     capsys.readouterr()
+    teach(driver_runtime(invoke), 2, spread=0)  # jobs of 2 s: the next one recorded gets a timer
     done, running = stack.simulator.add(arn("metricsdone1")), stack.simulator.add(arn("metricsrun01"), seconds=3 * 3600)
     invoke(sqs_event(done, running))  # tracked
     for code in ("ThrottlingException", "InternalServerException"):  # throttled, 5xx, past the SDK's retries
@@ -52,9 +70,17 @@ def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
     stack.simulator.inject("GetAsyncInvoke", Fault(answer={"status": "Cancelled"}, count=1))
     invoke(sqs_event(done))  # an answer not to trust
     invoke(sqs_event(arn("unknownarn01")))  # Bedrock refuses it
-    stack.simulator.end(done)
+    stack.simulator.end(done)  # its output lands: an output event
+    stack.client("s3").put_object(Bucket=resources.bucket, Key="x/zzzzzzzzzzzz/output.json", Body=b"{}")  # untracked
+    while driver.poll_once(wait_seconds=1, checks=True):
+        pass
     clock.advance(PAST_THE_FLOOR)
-    invoke({})  # a sweep: the ending notified, pending and in-progress counted
+    invoke({})  # a sweep: pending and in-progress counted
+    runtime = driver_runtime(invoke)
+    runtime.sweep.pace.seconds_per_check = 100.0  # as slow as that: it hands the due work to others
+    clock.advance(300)  # the running job's next forced check
+    invoke({})
+    runtime.sweep.pace.seconds_per_check = None
     clock.advance(61 * 60)
     invoke({})  # running longer than OverdueMinutes
 
@@ -63,3 +89,4 @@ def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
     assert shown_on_the_dashboard() <= names, shown_on_the_dashboard() - names
     assert watched_by_alarms() <= names, watched_by_alarms() - names
     assert {"InvocationsInProgress", "EndingsByModel", "NotificationDelay", "Errors.unexpected_answer"} <= names
+    assert {"OutputEvents", "OutputEventsUntracked", "TimersSet", "ChecksHandedOff"} <= names

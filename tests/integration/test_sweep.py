@@ -214,7 +214,7 @@ def test_a_sweep_asks_about_each_due_invocation_and_leaves_those_still_running_d
     assert stack.simulator.calls["GetAsyncInvoke"] == calls_before + 3
     record = record_of(stack, resources, running[0])
     assert record is not None
-    assert record["work"] == "poll"
+    assert record["work"] == "listen"  # its output lands in the watched bucket: its event will tell
 
 
 def test_sweep_reports_a_bedrock_error_and_keeps_the_invocation_due(
@@ -258,7 +258,9 @@ def test_an_invocation_running_far_longer_than_expected_is_reported_overdue(
 def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
     stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
 ) -> None:
-    running = [stack.simulator.add(arn(f"nowrite{i:05d}")) for i in range(5)]
+    # outputs no watched bucket hears: a sweep asks about these every time (MaxPollInterval of 0 aside, on any
+    # sweep that finds them due), and writes nothing while they run
+    running = [stack.simulator.add(arn(f"nowrite{i:05d}"), output_uri="s3://not-watched/x") for i in range(5)]
     invoke(sqs_event(*running))
     clock.advance(PAST_THE_FLOOR)
     writes = []

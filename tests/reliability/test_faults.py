@@ -296,12 +296,14 @@ def test_a_run_killed_at_each_step_is_finished_by_the_next(
     else:
         assert w.sweep(dying) == {"crashed": True}
 
-    # a new execution environment, after the dead run's lease and the message's visibility have run out
+    # a new execution environment, after the dead run's lease and the message's visibility have run out: it retries
+    # a pending notification; then past the job's next forced check (its output's event is not consumed here)
     w.clock.advance(LEASE_RUNS_OUT)
     _redelivered(w)
     fresh = w.environment()
     w.deliver(fresh)
     w.sweep(fresh)
+    w.clock.advance(PAST_THE_FLOOR)
     w.sweep(fresh)
     w.assert_invariants(w.notifications(), ended=[job])
 

@@ -128,7 +128,8 @@ def test_learned_durations_move_the_first_check_once_enough_jobs_have_ended() ->
     )
     durations.record(completed(950))
     learned = next_check_at(invocation(), now=now, max_interval=timedelta(hours=1), durations=durations)
-    assert learned == SUBMIT + timedelta(seconds=901)  # the 5th percentile of the 20 that ended (900..918, 950)
+    ended = sorted([900 + i for i in range(LEARN_AFTER - 1)] + [950])
+    assert learned == SUBMIT + timedelta(seconds=ended[int(0.05 * LEARN_AFTER)])  # their 5th percentile
     capped = next_check_at(invocation(), now=now, max_interval=timedelta(minutes=5), durations=durations)
     assert capped == now + timedelta(minutes=5)
 
@@ -207,3 +208,30 @@ def test_a_forced_check_missed_by_an_incomplete_sweep_is_made_by_the_next() -> N
         due_at=due, since=SUBMIT + timedelta(seconds=420), now=SUBMIT + timedelta(seconds=500), max_interval=interval
     )
     assert forced(due_at=due, since=SUBMIT, now=due, max_interval=interval)  # the first check, at its due time
+
+
+def next_end(durations: Durations, age: float, *, share: float = 0.25, width: float = 40) -> float | None:
+    found = durations.next_end(
+        "amazon.nova-reel-v1:1", timedelta(seconds=age), share=share, width=timedelta(seconds=width)
+    )
+    return None if found is None else found.total_seconds()
+
+
+def test_a_timer_is_set_where_a_share_of_the_jobs_still_running_would_have_ended() -> None:
+    spread = learned(*range(100, 500, 10))  # 40 jobs, one every 10 s from 100 to 490 s
+    assert next_end(spread, 0, width=1000) == 190  # a quarter of 40 = the 10th duration
+    assert next_end(spread, 250, width=1000) == 350  # the 10th of those that outlasted 250 s
+
+
+def test_where_jobs_end_close_together_the_timers_are_no_further_apart_than_the_width() -> None:
+    bimodal = learned(*([90.0, 95.0, 100.0] * 5 + [880.0, 900.0, 950.0] * 5))
+    assert next_end(bimodal, 0) == 95  # share: the 8th of 30
+    assert next_end(bimodal, 96) == 100  # the last of the clips: within the width of the first later ending
+    assert next_end(bimodal, 100) == 900  # the next cluster: the last within 40 s of 880
+    assert next_end(bimodal, 900) == 950
+
+
+def test_no_timer_before_enough_endings_or_for_a_job_older_than_all_of_them() -> None:
+    assert next_end(learned(*([90.0] * (LEARN_AFTER - 1))), 0) is None
+    assert next_end(learned(*([90.0] * LEARN_AFTER)), 0) == 90
+    assert next_end(learned(*([90.0] * LEARN_AFTER)), 90) is None

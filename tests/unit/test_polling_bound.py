@@ -4,7 +4,6 @@ plus one sweep period since Bedrock was last asked about it, whatever was learne
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -35,7 +34,7 @@ def invocation(submitted: datetime) -> Invocation:
 
 def learned(seconds: list[float]) -> Durations:
     durations = Durations()
-    durations.recent[MODEL] = deque(seconds)
+    durations.shared[MODEL] = list(seconds)
     return durations
 
 

@@ -32,6 +32,14 @@ class Settings:
     # How often the schedule sweeps (its rate expression, SWEEP_SCHEDULE): the contract's bound is the poll
     # interval plus one sweep period, and adaptive polling judges what may have ended since the last sweep.
     sweep_period: timedelta = timedelta(minutes=1)
+    # Where checks are asked for: output events, timers, hand-offs (CHECKS_QUEUE_URL); empty sets no timers.
+    checks_queue_url: str = ""
+    # The function's memory (Lambda's own AWS_LAMBDA_FUNCTION_MEMORY_SIZE): its share of a vCPU, 1,769 MB being one.
+    memory_mb: int = 1769
+
+    @property
+    def cpu_share(self) -> float:
+        return min(1.0, self.memory_mb / 1769)
 
     @property
     def fifo_topic(self) -> bool:
@@ -50,6 +58,8 @@ class Settings:
             allowed_accounts=_accounts(env.get("ALLOWED_ACCOUNTS", "")),
             overdue_minutes=_integer(env, "OVERDUE_MINUTES", 60, minimum=1),
             sweep_period=_rate(env.get("SWEEP_SCHEDULE", "").strip() or "rate(1 minute)"),
+            checks_queue_url=env.get("CHECKS_QUEUE_URL", "").strip(),
+            memory_mb=_integer(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 1769, minimum=128),
             discovery_regions=tuple(dict.fromkeys(_list(env, "DISCOVERY_REGIONS"))),
             discovery_model_ids=frozenset(_list(env, "DISCOVERY_MODEL_IDS")),
             output_buckets=frozenset(

@@ -44,8 +44,11 @@ class Intake:
 
     def handle(self, event: dict[str, Any], *, deadline: datetime) -> PartialItemFailureResponse:
         count(SUBMISSIONS_RECEIVED, len(event["Records"]))
+        self.tracker.learn_from_others()  # timers need the durations every environment learned
         handler: Callable[[SQSRecord], Outcome] = lambda record: self.submit(record, deadline=deadline)  # noqa: E731
-        return process_partial_response(event=event, record_handler=handler, processor=self.processor)
+        response = process_partial_response(event=event, record_handler=handler, processor=self.processor)
+        self.tracker.share_what_was_learned()
+        return response
 
     def submit(self, record: SQSRecord, *, deadline: datetime) -> Outcome:
         """Track one message. Raising marks it failed: it comes back, and after maxReceiveCount rests in the DLQ."""

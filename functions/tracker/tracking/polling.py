@@ -7,8 +7,8 @@ model's jobs end, from their durations (a user's workload tends to repeat the sa
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,9 +22,12 @@ PROFILES: dict[str, timedelta] = {
     "twelvelabs.marengo-embed": timedelta(seconds=15),
     "amazon.nova-2-multimodal-embeddings": timedelta(seconds=10),
 }
-LEARN_AFTER = 20  # endings of a model before its observed durations are trusted
+LEARN_AFTER = 10  # endings of a model before its observed durations are trusted
 LEARNED_QUANTILE = 0.05  # wait for the duration that 95% of the model's recent jobs outlasted
-MEMORY = 200  # recent durations kept per model
+MEMORY = 100  # recent durations kept per model: when a workload changes, predictions follow within MEMORY jobs
+MODELS = 50  # models kept in the shared item (a few KB each)
+SAVE_EVERY = 20  # new durations that make saving them worth a write ...
+SAVE_AFTER = timedelta(minutes=30)  # ... or how long the first of them may wait
 
 
 def profile_floor(model_id: str) -> timedelta:
@@ -36,31 +39,85 @@ def profile_floor(model_id: str) -> timedelta:
 
 @dataclass
 class Durations:
-    """Recent job durations per model, seen by this execution environment; safe to share between threads."""
+    """Recent job durations per model: those every execution environment saved in the shared item (`shared`), and
+    those this one has seen since it last saved (`unsaved`). Safe to share between threads."""
 
-    recent: dict[str, deque[float]] = field(default_factory=dict)
+    shared: dict[str, list[float]] = field(default_factory=dict)
+    unsaved: dict[str, list[float]] = field(default_factory=dict)
+    first_unsaved: datetime | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
-    def record(self, invocation: Invocation) -> None:
+    def record(self, invocation: Invocation, *, now: datetime | None = None) -> None:
         if invocation.end_time is None or invocation.status != "Completed":
             return  # failures can end early (content filters) and say nothing about how long a job runs
         seconds = (invocation.end_time - invocation.submit_time).total_seconds()
         if seconds >= 0:
             with self._lock:
-                self.recent.setdefault(invocation.model_id, deque(maxlen=MEMORY)).append(seconds)
+                self.unsaved.setdefault(invocation.model_id, []).append(seconds)
+                self.first_unsaved = self.first_unsaved or now or invocation.end_time
 
     def seen(self, model_id: str) -> list[float]:
         with self._lock:
-            return sorted(self.recent.get(model_id, ()))
+            return sorted((self.shared.get(model_id, []) + self.unsaved.get(model_id, []))[-MEMORY:])
 
     def floor(self, model_id: str) -> timedelta | None:
-        with self._lock:
-            seen = list(self.recent.get(model_id, ()))
+        seen = self.seen(model_id)
         if len(seen) < LEARN_AFTER:
             return None
         return timedelta(seconds=_quantile(seen, LEARNED_QUANTILE))
+
+    def predicted(self, model_id: str, quantile: float) -> timedelta | None:
+        """The duration that `quantile` of the model's recent jobs took at most; None until enough have been seen."""
+        seen = self.seen(model_id)
+        return timedelta(seconds=_quantile(seen, quantile)) if len(seen) >= LEARN_AFTER else None
+
+    def next_end(self, model_id: str, age: timedelta, *, share: float, width: timedelta) -> timedelta | None:
+        """When to ask next about a job of the model running for `age`: where `share` of the model's recent jobs
+        ended since that age, or where the last of those ending within `width` of the first did, whichever is
+        sooner (so where many end close together, it is asked every `width` or less). None until enough have been
+        seen, or if it is older than all of them."""
+        seen = self.seen(model_id)
+        if len(seen) < LEARN_AFTER:
+            return None
+        later = seen[bisect.bisect_right(seen, age.total_seconds()) :]
+        if not later:
+            return None
+        by_share = later[min(len(later), max(1, int(share * len(seen)))) - 1]
+        by_width = later[bisect.bisect_right(later, later[0] + width.total_seconds()) - 1]
+        return timedelta(seconds=min(by_share, by_width))
+
+    def adopt(self, stored: dict[str, str]) -> None:
+        """Take what every environment saved (read once per sweep, or at a cold start)."""
+        with self._lock:
+            self.shared = {model: _numbers(text) for model, text in stored.items()}
+
+    def worth_saving(self, now: datetime) -> bool:
+        """Saving costs a write: only once enough is new, or what is new has waited long enough."""
+        with self._lock:
+            new = sum(len(values) for values in self.unsaved.values())
+            waited = self.first_unsaved is not None and now - self.first_unsaved >= SAVE_AFTER
+            return new >= SAVE_EVERY or (new > 0 and waited)
+
+    def merged(self, stored: dict[str, str]) -> dict[str, str]:
+        """What to save: the stored durations with this environment's new ones, the most recent MEMORY per model,
+        the MODELS models most recently seen."""
+        with self._lock:
+            merged = {model: _numbers(text) for model, text in stored.items()}
+            for model, values in self.unsaved.items():
+                merged[model] = (merged.pop(model, []) + values)[-MEMORY:]  # popped: now the most recent model
+        kept = dict(list(merged.items())[-MODELS:])
+        return {model: ",".join(f"{value:.1f}" for value in values) for model, values in kept.items()}
+
+    def saved(self, stored: dict[str, str]) -> None:
+        with self._lock:
+            self.shared = {model: _numbers(text) for model, text in stored.items()}
+            self.unsaved, self.first_unsaved = {}, None
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(value) for value in text.split(",") if value]
 
 
 def _quantile(values: Iterable[float], q: float) -> float:
@@ -101,12 +158,14 @@ def worth_asking(
     max_interval: timedelta,
     period: timedelta,
     durations: Durations | None = None,
+    timed: bool = False,
 ) -> bool:
     """Whether a sweep should ask Bedrock about a due, in-progress invocation, judged without asking it.
 
     `since` is when the last sweep that went through all due work started (None if unknown: ask everything due).
     Asked at each forced point since then, and, once enough of the model's jobs have been seen to end, while its
-    age is near a duration seen before (since the last sweep, give or take half a period) or beyond all seen.
+    age is near a duration seen before (since the last sweep, give or take half a period) or beyond all seen. A
+    `timed` one (its own timers ask at its model's predicted ends) only once it is beyond all seen.
     """
     if max_interval <= timedelta(0) or since is None:
         return True
@@ -122,4 +181,4 @@ def worth_asking(
     ahead = period.total_seconds() / 2
     if age - back > seen[-1]:
         return True  # older than any seen: it may end at any moment
-    return any(age - back < duration <= age + ahead for duration in seen)
+    return not timed and any(age - back < duration <= age + ahead for duration in seen)

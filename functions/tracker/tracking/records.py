@@ -24,7 +24,16 @@ from .errors import AlreadyDone, classify
 from .invocations import IN_PROGRESS, Invocation, iso, parse_iso
 
 DUE_INDEX = "DueWork"
+ID_INDEX = "ByInvocationId"  # an output object's folder is named by the invocation's id: from it, to the record
+# One item that every execution environment shares: learned durations and the sweeps' state (see polling).
+STATE = "tracker#state"
 POLL = "poll"
+# In progress, its output heard (a watched bucket's events say when it lands): the sweep makes forced checks only.
+LISTEN = "listen"
+# In progress, asked by its own timers at its model's predicted ends: the sweep makes forced checks, and asks each
+# sweep only once the job is older than any its model ran.
+TIMED = "timed"
+IN_PROGRESS_WORK = (POLL, LISTEN, TIMED)
 NOTIFY = "notify"
 PENDING = "pending"
 PUBLISHED = "published"
@@ -68,6 +77,11 @@ def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def invocation_id(arn: str) -> str:
+    """The twelve characters that end an invocation's ARN, and name its output folder."""
+    return arn.rsplit("/", 1)[-1]
+
+
 class RecordStore:
     def __init__(self, table_name: str, client: Any, *, retention: timedelta) -> None:
         self.table_name = table_name
@@ -83,12 +97,13 @@ class RecordStore:
         next_check_at: datetime,
         lease_until: datetime,
         existing_only: bool = False,
+        work: str = POLL,
     ) -> Observation:
         """Store what Bedrock said. Only a record still in progress (or none) changes, so an ending is recorded once.
 
         An ending is written with its notification pending and leased to this run until `lease_until`. With
         `existing_only`, only a record already in progress changes: where there is none, nothing is written and
-        the observation's record is empty.
+        the observation's record is empty. `work`: the sweep's work while it is in progress (POLL, LISTEN or TIMED).
         """
         values: dict[str, Any] = {}
         assignments: dict[str, str] = {}
@@ -100,6 +115,7 @@ class RecordStore:
         for name, value in invocation.fields().items():
             if name != "invocationArn":  # the key itself
                 assign(name, value)
+        assign("invocationId", invocation_id(invocation.invocation_arn))
         assign("lastCheckedAt", iso(now))
         assign("firstSeenAt", iso(now), "if_not_exists(#firstSeenAt, :firstSeenAt)")
         if context is not None:  # the first submission's context stays: a resubmission is harmless
@@ -109,7 +125,7 @@ class RecordStore:
             assign("dueAt", epoch(lease_until))
             assign("notification", PENDING)
         else:
-            assign("work", POLL)
+            assign("work", work)
             assign("dueAt", epoch(next_check_at))
         condition = (
             "attribute_exists(#invocationArn) AND #status = :inProgress"
@@ -147,6 +163,7 @@ class RecordStore:
         fields = {name: value for name, value in invocation.fields().items() if name != "invocationArn"}
         values = {
             **fields,
+            "invocationId": invocation_id(invocation.invocation_arn),
             "firstSeenAt": iso(now),
             "lastCheckedAt": iso(now),
             "notification": SKIPPED,
@@ -228,6 +245,50 @@ class RecordStore:
             items = [DueItem.of(item) for item in page.get("Items", [])]
             if items:
                 yield items
+
+    def by_invocation_id(self, invocation_id: str) -> list[tuple[str, str]]:
+        """The records of the invocations with this id (one, unless two regions drew the same twelve characters):
+        (ARN, status) each, from one Query on the index."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": ID_INDEX,
+            "KeyConditionExpression": "#invocationId = :id",
+            "ExpressionAttributeNames": {"#invocationId": "invocationId"},
+            "ExpressionAttributeValues": _values({"id": invocation_id}),
+        }
+        page = self._call("query", **request)
+        return [(item["invocationArn"]["S"], item.get("status", {}).get("S", "")) for item in page.get("Items", [])]
+
+    def state(self) -> dict[str, Any]:
+        """The shared item (learned durations, the sweeps' state), as stored; empty if there is none yet."""
+        return self.get(STATE) or {}
+
+    def save_durations(self, durations: dict[str, str], *, version: int) -> None:
+        """Replace the learned durations, if nobody saved others since `version` was read (AlreadyDone if they did)."""
+        self._update(
+            STATE,
+            "SET #durations = :durations, #durationsVersion = :next",
+            "attribute_not_exists(#durationsVersion) OR #durationsVersion = :version",
+            {"durations": durations, "next": version + 1, "version": version},
+        )
+
+    def mark_sweeps_incomplete(self, since: datetime) -> None:
+        """A sweep could not ask about all due work: forced checks since `since` are not known to be made."""
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key={"invocationArn": {"S": STATE}},
+            UpdateExpression="SET #incompleteSince = if_not_exists(#incompleteSince, :since)",
+            ExpressionAttributeNames={"#incompleteSince": "incompleteSince"},
+            ExpressionAttributeValues=_values({"since": epoch(since)}),
+        )
+
+    def mark_sweeps_complete(self, seen: int) -> None:
+        """A sweep asked about all due work since the mark it read: remove it, unless a newer one replaced it."""
+        try:
+            self._update(STATE, "REMOVE #incompleteSince", "#incompleteSince = :seen", {"seen": seen})
+        except AlreadyDone:
+            return
 
     def count(self, work: str) -> int:
         """How many records have this work (all of it, due or not): a counting Query on the index."""

@@ -10,6 +10,7 @@ import boto3
 
 from . import clients
 from .bedrock import BedrockReader
+from .checks import Checks, from_queue
 from .config import Settings
 from .discovery import Discovery
 from .intake import Intake, is_sqs_batch
@@ -17,6 +18,7 @@ from .notifier import Notifier
 from .outputs import OutputLister
 from .records import RecordStore
 from .sweep import Sweep
+from .timers import Timers
 from .tracker import Clock, Tracker, utcnow
 
 
@@ -27,6 +29,7 @@ class Runtime:
     tracker: Tracker
     intake: Intake
     sweep: Sweep
+    checks: Checks | None
     clock: Clock
 
     @classmethod
@@ -58,6 +61,7 @@ class Runtime:
             if bedrock_client is not None
             else (lambda region: client("bedrock-runtime", clients.BEDROCK, region))
         )
+        timers = Timers(client("sqs", clients.SQS), settings.checks_queue_url) if settings.checks_queue_url else None
         tracker = Tracker(
             bedrock=bedrock,
             records=records,
@@ -66,17 +70,23 @@ class Runtime:
             sweep_period=settings.sweep_period,
             overdue_after=timedelta(minutes=settings.overdue_minutes),
             clock=clock,
+            timers=timers,
+            watched_buckets=settings.output_buckets,
         )
         return cls(
             settings=settings,
             guard=guard,
             tracker=tracker,
             intake=Intake(tracker, workers=settings.concurrency, allowed_accounts=settings.allowed_accounts),
+            checks=Checks(tracker, records, timers, workers=settings.concurrency, clock=clock) if timers else None,
             sweep=Sweep(
                 tracker,
                 records,
                 workers=settings.concurrency,
                 clock=clock,
+                period=settings.sweep_period,
+                timers=timers,
+                cpu_share=settings.cpu_share,
                 discovery=Discovery(
                     bedrock,
                     records,
@@ -95,6 +105,8 @@ class Runtime:
         deadline = self.guard.deadline = self.deadline(lambda_context)
         try:
             if is_sqs_batch(event):
+                if self.checks is not None and from_queue(event, self.settings.checks_queue_url):
+                    return self.checks.handle(event, deadline=deadline)
                 return dict(self.intake.handle(event, deadline=deadline))
             return self.sweep.run(deadline=deadline).as_dict()
         finally:

@@ -26,6 +26,10 @@ INVOCATIONS_IN_PROGRESS = "InvocationsInProgress"
 NOTIFICATION_DELAY = "NotificationDelay"
 ENDINGS_BY_MODEL = "EndingsByModel"
 ENDINGS_TOO_OLD_TO_NOTIFY = "EndingsTooOldToNotify"
+TIMERS_SET = "TimersSet"
+OUTPUT_EVENTS = "OutputEvents"  # objects created in a watched bucket, as EventBridge delivered them
+OUTPUT_EVENTS_UNTRACKED = "OutputEventsUntracked"  # of those, objects of no tracked invocation
+CHECKS_HANDED_OFF = "ChecksHandedOff"
 
 
 def count(name: str, value: int = 1) -> None:

@@ -13,8 +13,8 @@ from .clients import PUBLISH, RETRY, TRACK
 from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError
 from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
-from .polling import Durations, next_check_at, worth_asking
-from .records import DueItem, RecordStore
+from .polling import Durations, forced, next_check_at, worth_asking
+from .records import LISTEN, POLL, TIMED, DueItem, RecordStore
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
     INVOCATIONS_COMPLETED,
@@ -29,6 +29,7 @@ from .telemetry import (
     logger,
     seconds,
 )
+from .timers import MAX_DELAY, Timers
 
 Clock = Callable[[], datetime]
 
@@ -36,6 +37,17 @@ Clock = Callable[[], datetime]
 LEASE_MARGIN = timedelta(seconds=30)
 # Bedrock's clock and ours may differ: an ending this close to a record's retention counts as older than it.
 CLOCK_SKEW = timedelta(hours=1)
+# An environment that does not sweep takes the durations the others saved this often (a read each time).
+LEARN_EVERY = timedelta(minutes=15)
+# A job whose end is not heard is asked by its own timers: the next goes off where a quarter of its model's recent
+# jobs ended after its age, or sooner where many end close together (TIMER_WIDTH), so the gap between two bounds
+# its delay; each costs a call while it runs, and writes nothing. One whose output lands in a watched bucket has
+# two, where half and most of its model's jobs had ended: for a failure, which writes nothing, or a lost event.
+TIMER_SHARE = 0.25
+TIMER_WIDTH = timedelta(seconds=40)
+HEARD_TIMERS = (0.5, 0.9)
+# The next timer goes off at least this long after the check that sets it (a closer one adds a call for little).
+TIMER_SPACING = timedelta(seconds=10)
 
 
 def utcnow() -> datetime:
@@ -62,6 +74,10 @@ class Tracker:
     overdue_after: timedelta = timedelta(hours=1)
     clock: Clock = utcnow
     durations: Durations = field(default_factory=Durations)
+    timers: Timers | None = None
+    _learned_at: datetime | None = field(default=None, init=False)
+    # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends.
+    watched_buckets: frozenset[str] = frozenset()
 
     def check(
         self,
@@ -70,19 +86,22 @@ class Tracker:
         deadline: datetime,
         context: dict[str, Any] | None = None,
         tracked: bool = False,
+        timer: int = 0,
     ) -> Outcome:
         """Ask Bedrock about `arn` and record it; publish if this run recorded its ending.
 
-        `tracked` says the record exists in progress and is due (a sweep's work): if it is still in progress,
-        nothing is written (its due time stands; polling.worth_asking says when to ask again). Raises the project's
-        errors: Rejected or RetryLater from Bedrock or DynamoDB, OutOfTime if asking and recording could outlast
-        `deadline`. Once the record is written the invocation is durably tracked, and a failed publish no longer
-        raises.
+        `tracked` says the record exists in progress and is due (a sweep's work, a timer): if it is still in
+        progress, nothing is written (its due time stands; polling.worth_asking says when to ask again), and if this
+        check is its timer number `timer`, the next one is set. Raises the project's errors: Rejected or RetryLater
+        from Bedrock or DynamoDB, OutOfTime if asking and recording could outlast `deadline`. Once the record is
+        written the invocation is durably tracked, and a failed publish no longer raises.
         """
         self._require(TRACK, deadline)
         invocation = self.bedrock.get(arn)
         if tracked and not invocation.ended:
             self._report_if_overdue(invocation, self.clock())
+            if timer:
+                self.set_timer(invocation, after=timer)
             return Outcome.IN_PROGRESS
         return self.record(invocation, deadline=deadline, context=context)
 
@@ -94,13 +113,19 @@ class Tracker:
         expired: where no record is left, it is recorded and not notified again (Outcome.TOO_OLD_TO_NOTIFY)."""
         now = self.clock()
         too_old = invocation.end_time is not None and now - invocation.end_time > self.records.retention - CLOCK_SKEW
+        work = POLL
+        if not invocation.ended:
+            # Its first timer goes before the record says it has one; for a resubmission, a second series (harmless).
+            timed = self.set_timer(invocation)
+            work = LISTEN if self.heard(invocation) else TIMED if timed else POLL
         observation = self.records.observe(
             invocation,
             now=now,
             context=context,
-            next_check_at=self._next_check(invocation, now),
+            next_check_at=self._next_check(invocation, now, work),
             lease_until=deadline + LEASE_MARGIN,
             existing_only=invocation.ended and too_old,
+            work=work,
         )
         if invocation.ended and too_old and not observation.record:
             observation = self.records.observe_unnotified(invocation, now=now, context=context)
@@ -119,15 +144,23 @@ class Tracker:
                 return Outcome.ALREADY_ENDED
             self._report_if_overdue(invocation, now)
             return Outcome.IN_PROGRESS
-        self.durations.record(invocation)
+        self.durations.record(invocation, now=now)
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
         count_ending(invocation.model_id, invocation.status)
         logger.info("invocation ended", extra={"invocationArn": invocation.invocation_arn, "status": invocation.status})
         return self._publish(observation.record, deadline)
 
-    def worth_asking(self, item: DueItem, *, since: datetime | None) -> bool:
+    def heard(self, invocation: Invocation) -> bool:
+        """Whether the invocation writes to a watched bucket, whose events say when its output lands."""
+        uri = (invocation.output_data_config or {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
+        return isinstance(uri, str) and uri.startswith("s3://") and uri[5:].split("/", 1)[0] in self.watched_buckets
+
+    def worth_asking(self, item: DueItem, *, since: datetime | None, work: str = POLL) -> bool:
         """Whether a sweep should ask Bedrock about this due, in-progress invocation now; `since` is when the
-        last complete sweep of this execution environment started (None: ask)."""
+        last complete sweep of this execution environment started (None: ask). A heard one (LISTEN) only at its
+        forced checks: its output's event will tell when it ends; a TIMED one as polling.worth_asking says."""
+        if work == LISTEN and since is not None and self.max_poll_interval > timedelta(0):
+            return forced(due_at=item.due_at, since=since, now=self.clock(), max_interval=self.max_poll_interval)
         return worth_asking(
             model_id=item.model_id,
             submit_time=item.submit_time,
@@ -137,7 +170,74 @@ class Tracker:
             max_interval=self.max_poll_interval,
             period=self.sweep_period,
             durations=self.durations,
+            timed=work == TIMED,
         )
+
+    def set_timer(self, invocation: Invocation, *, after: int = 0) -> bool:
+        """Set the job's next timer (after its timer number `after`), if SQS can delay a message that long; False if
+        there is none (its model's durations not learned yet, older than all of them, or too far ahead)."""
+        return self.set_timer_for(
+            invocation.invocation_arn,
+            invocation.submit_time,
+            invocation.model_id,
+            heard=self.heard(invocation),
+            after=after,
+        )
+
+    def set_timer_for(
+        self,
+        arn: str,
+        submit_time: datetime,
+        model_id: str,
+        *,
+        heard: bool,
+        after: int = 0,
+        within: timedelta = MAX_DELAY,
+    ) -> bool:
+        """set_timer, from a record's fields: only if the timer goes off within `within`."""
+        if self.timers is None:
+            return False
+        age = self.clock() - submit_time
+        number, ends = after + 1, None
+        if not heard:
+            ends = self.durations.next_end(model_id, age + TIMER_SPACING, share=TIMER_SHARE, width=TIMER_WIDTH)
+        for number, share in enumerate(HEARD_TIMERS[after:] if heard else (), start=after + 1):  # noqa: B007
+            ends = self.durations.predicted(model_id, share)
+            if ends is not None and ends > age:
+                break
+        if ends is None or not timedelta(0) < ends - age <= within:
+            return False
+        return self.timers.check_at(arn, ends - age, reason="timer", attempt=number)
+
+    def learn_from_others(self, *, every: timedelta = LEARN_EVERY) -> None:
+        """Take the durations every environment saved, unless taken less than `every` ago (a read each time)."""
+        now = self.clock()
+        if self._learned_at is not None and now - self._learned_at < every:
+            return
+        try:
+            self.adopt(self.records.state())
+        except TrackerError as exc:  # predictions wait for the next reading; nothing else depends on it
+            count_error(exc.kind)
+
+    def adopt(self, state: dict[str, Any]) -> None:
+        """Take the durations of the shared item as read (by a sweep, which reads it anyway)."""
+        self.durations.adopt(state.get("durations") or {})
+        self._learned_at = self.clock()
+
+    def share_what_was_learned(self) -> None:
+        """Save this environment's new durations for all, once enough are new (or have waited) to be worth a write."""
+        if not self.durations.worth_saving(self.clock()):
+            return
+        try:
+            state = self.records.state()
+            merged = self.durations.merged(state.get("durations") or {})
+            self.records.save_durations(merged, version=int(state.get("durationsVersion", 0)))
+        except AlreadyDone:  # another environment saved meanwhile: ours go with the next run
+            return
+        except TrackerError as exc:
+            count_error(exc.kind)
+            return
+        self.durations.saved(merged)
 
     def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
         """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
@@ -197,7 +297,10 @@ class Tracker:
             )
         return Outcome.NOTIFIED
 
-    def _next_check(self, invocation: Invocation, now: datetime) -> datetime:
+    def _next_check(self, invocation: Invocation, now: datetime, work: str) -> datetime:
+        if work in (LISTEN, TIMED) and self.max_poll_interval > timedelta(0):
+            # its output's event, or its timers, tell when it ends; its forced checks keep the bound
+            return now + self.max_poll_interval
         return next_check_at(invocation, now=now, max_interval=self.max_poll_interval, durations=self.durations)
 
     def _report_if_overdue(self, invocation: Invocation, now: datetime) -> None:

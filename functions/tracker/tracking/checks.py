@@ -1,0 +1,159 @@
+"""The checks queue: requests to check an invocation now rather than at the next sweep.
+
+Three kinds of message arrive there:
+- an S3 "Object Created" event, forwarded by the stack's EventBridge rule for the buckets the user named: Bedrock
+  wrote a file into an invocation's output folder, named by the invocation's id, so it may just have ended;
+- a timer the tracker set itself (timers.py): when a job should end, or a few seconds after its output landed;
+- checks a sweep handed off because it had more due than it could reach before its deadline.
+
+A batch is checked once per invocation however many messages name it (a job writes several files). A message
+whose check failed comes back (batchItemFailures) and, after the queue's maxReceiveCount, rests in its dead-letter
+queue; one that names nothing to check (a file of no tracked invocation) is done.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .concurrency import map_concurrently
+from .errors import MalformedMessage, TrackerError
+from .invocations import ENDED, InvocationArn
+from .records import RecordStore
+from .telemetry import OUTPUT_EVENTS, OUTPUT_EVENTS_UNTRACKED, count, count_error, logger
+from .timers import Timers
+from .tracker import Clock, Outcome, Tracker
+
+# After an output file lands, Bedrock may still say InProgress for a moment: ask again this much later.
+RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))
+_FOLDER = re.compile(r"[a-z0-9]{12}")
+
+
+@dataclass
+class Target:
+    """One check to make: an invocation's ARN, or the id of an output folder to look up; and why."""
+
+    arn: str | None = None
+    invocation_id: str | None = None
+    reason: str = "handoff"
+    attempt: int = 1
+    messages: list[str] = field(default_factory=list)
+
+
+def from_queue(event: dict[str, Any], queue_url: str) -> bool:
+    """Whether an SQS batch came from this queue (its ARN ends with the queue's name, as its URL does)."""
+    name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+    return bool(name) and all(
+        str(record.get("eventSourceARN", "")).rsplit(":", 1)[-1] == name for record in event["Records"]
+    )
+
+
+def output_folder(key: str) -> str | None:
+    """The invocation id an output object's key names: its folder, the last before the file (`.../abcdefghij12/x`)."""
+    parts = key.split("/")
+    return parts[-2] if len(parts) >= 2 and _FOLDER.fullmatch(parts[-2]) else None
+
+
+def targets_of(body: str) -> Iterator[Target]:
+    """What one message asks to check. Raises MalformedMessage for a message of no known kind."""
+    try:
+        message = json.loads(body)
+    except ValueError as exc:
+        raise MalformedMessage(f"not JSON: {exc}") from exc
+    if not isinstance(message, dict):
+        raise MalformedMessage("not a JSON object")
+    if message.get("source") == "aws.s3" and message.get("detail-type") == "Object Created":
+        count(OUTPUT_EVENTS)
+        key = str(((message.get("detail") or {}).get("object") or {}).get("key", ""))
+        folder = output_folder(key)
+        if folder is not None:
+            yield Target(invocation_id=folder, reason="output")
+        return
+    wanted = message.get("check")
+    arns: list[str] = [arn for arn in (wanted if isinstance(wanted, list) else [wanted]) if isinstance(arn, str)]
+    if not arns or (isinstance(wanted, list) and len(arns) != len(wanted)):
+        raise MalformedMessage("neither an S3 event nor a check of ARNs")
+    attempt = message.get("attempt", 1)
+    for arn in arns:
+        yield Target(
+            arn=InvocationArn.parse(arn).arn,
+            reason=str(message.get("reason", "handoff")),
+            attempt=attempt if isinstance(attempt, int) else 1,
+        )
+
+
+class Checks:
+    def __init__(self, tracker: Tracker, records: RecordStore, timers: Timers, *, workers: int, clock: Clock) -> None:
+        self.tracker = tracker
+        self.records = records
+        self.timers = timers
+        self.workers = workers
+        self.clock = clock
+
+    def handle(self, event: dict[str, Any], *, deadline: datetime) -> dict[str, Any]:
+        failed: set[str] = set()
+        targets: dict[tuple[str, str], Target] = {}
+        for record in event["Records"]:
+            message_id = record["messageId"]
+            try:
+                for target in targets_of(record.get("body", "")):
+                    key = ("arn", target.arn) if target.arn else ("id", target.invocation_id or "")
+                    merged = targets.setdefault(key, target)
+                    merged.attempt = max(merged.attempt, target.attempt)
+                    merged.messages.append(message_id)
+            except TrackerError as exc:  # only the tracker and EventBridge write here: this one is a bug
+                count_error(exc.kind)
+                logger.error("check message not understood", extra={"messageId": message_id, "reason": exc.reason})
+                failed.add(message_id)
+
+        def check(target: Target) -> Target | None:
+            try:
+                self._check(target, deadline)
+            except TrackerError as exc:
+                count_error(exc.kind)
+                logger.warning(
+                    "check not made; its message comes back",
+                    extra={"invocationArn": target.arn, "invocationId": target.invocation_id, "reason": exc.reason},
+                )
+                return target
+            return None
+
+        self.tracker.learn_from_others()
+        for unchecked in map_concurrently(check, list(targets.values()), workers=self.workers):
+            if unchecked is not None:
+                failed.update(unchecked.messages)
+        self.tracker.share_what_was_learned()
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
+
+    def _check(self, target: Target, deadline: datetime) -> None:
+        if target.invocation_id is not None:
+            found = self.records.by_invocation_id(target.invocation_id)  # one read, whatever the region
+            if not found:
+                count(OUTPUT_EVENTS_UNTRACKED)
+            for arn, status in found:
+                if status not in ENDED:  # an ended one was notified already: no call for its other files
+                    self._ask(Target(arn=arn, reason=target.reason, attempt=target.attempt), deadline)
+            return
+        self._ask(target, deadline)
+
+    def _ask(self, target: Target, deadline: datetime) -> None:
+        assert target.arn is not None
+        if target.reason == "timer" and self._ended(target.arn):
+            return  # its output's event (or a sweep) was first: a read, not a call
+        timer = target.attempt if target.reason == "timer" else 0  # if it runs on, its next timer is set
+        outcome = self.tracker.check(InvocationArn.parse(target.arn), deadline=deadline, tracked=True, timer=timer)
+        logger.info(
+            "checked on request", extra={"invocationArn": target.arn, "why": target.reason, "outcome": outcome.value}
+        )
+        if outcome is Outcome.IN_PROGRESS and target.reason == "output" and target.attempt <= len(RECHECKS):
+            # the file is there; Bedrock's status may follow a moment later
+            self.timers.check_at(target.arn, RECHECKS[target.attempt - 1], reason="output", attempt=target.attempt + 1)
+
+    def _ended(self, arn: str) -> bool:
+        """Whether the record says the invocation ended (or there is none left to check)."""
+        record = self.records.get(arn)
+        return record is None or record.get("status") in ENDED

@@ -1,0 +1,67 @@
+"""Timers: a check of an invocation asked for later (when it should end, a few seconds after its output landed) or
+handed to other execution environments now, as messages on the checks queue.
+
+SQS delays a message by up to 15 minutes (`DelaySeconds`, standard queues). A timer that cannot be sent is logged
+and forgotten: the sweep checks the invocation on its own schedule all the same.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import TrackerError, classify
+from .telemetry import TIMERS_SET, count, count_error, logger
+
+MAX_DELAY = timedelta(seconds=900)
+# A hand-off message carries this many ARNs: a batch of ten such messages is about what one run can check.
+HANDOFF_ARNS = 100
+
+
+class Timers:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self.client = client
+        self.queue_url = queue_url
+
+    def check_at(self, arn: str, delay: timedelta, *, reason: str, attempt: int = 1) -> bool:
+        """Ask for a check of `arn` in `delay` (at most 15 minutes), the `attempt`th for this `reason`; False if it
+        could not be asked for."""
+        seconds = min(max(0, math.ceil(delay.total_seconds())), int(MAX_DELAY.total_seconds()))
+        body = json.dumps({"check": arn, "reason": reason, "attempt": attempt})
+        try:
+            self._call("send_message", QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=seconds)
+        except TrackerError as exc:
+            count_error(f"timer_{exc.kind}")
+            logger.warning("timer not set; the sweep checks it", extra={"invocationArn": arn, "reason": exc.reason})
+            return False
+        count(TIMERS_SET)
+        return True
+
+    def hand_off(self, arns: list[str]) -> int:
+        """Checks for other execution environments, now: returns how many ARNs were handed off."""
+        handed = 0
+        chunks = [arns[start : start + HANDOFF_ARNS] for start in range(0, len(arns), HANDOFF_ARNS)]
+        for start in range(0, len(chunks), 10):
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps({"check": chunk, "reason": "handoff"})}
+                for i, chunk in enumerate(chunks[start : start + 10])
+            ]
+            try:
+                answer = self._call("send_message_batch", QueueUrl=self.queue_url, Entries=entries)
+            except TrackerError as exc:
+                logger.warning("checks not handed off; they stay due", extra={"reason": exc.reason})
+                break
+            sent = {entry["Id"] for entry in answer.get("Successful", [])}
+            handed += sum(len(chunks[start + int(i)]) for i in sent)
+        return handed
+
+    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
+        try:
+            answer: dict[str, Any] = getattr(self.client, operation)(**request)
+        except (ClientError, BotoCoreError) as exc:
+            raise classify(exc) from exc
+        return answer
