@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test lint format typecheck template unit build demo bench stack mutants clean
+.PHONY: dev test lint format typecheck template unit build publish demo bench stack mutants clean
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
 
@@ -56,7 +56,7 @@ typecheck: $(VENV)/.installed
 template: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM) validate --template template.yaml
 	$(SAM) validate --lint --template template.yaml
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules  # rules take every word after them
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
 
 unit: $(VENV)/.installed
@@ -81,6 +81,19 @@ stack: $(VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template template.yaml
+
+# To the Serverless Application Repository (needs AWS credentials; not run by the tests). SAR keeps no intrinsic
+# functions in its metadata: where the publisher's copy lives is given here, and LICENSE and README.md go beside
+# the built template, where `sam package` looks for them.
+#   make publish SOURCE_CODE_URL=https://github.com/you/bedrock-async-tracker [HOME_PAGE_URL=...] [REGION=...]
+publish: build
+	$(if $(SOURCE_CODE_URL),,$(error publish needs SOURCE_CODE_URL, the public address of this source))
+	cp LICENSE README.md .aws-sam/build/
+	sed -i 's|^\( *\)SemanticVersion: .*|&\n\1HomePageUrl: $(or $(HOME_PAGE_URL),$(SOURCE_CODE_URL))\n\1SourceCodeUrl: $(SOURCE_CODE_URL)|' \
+		.aws-sam/build/template.yaml
+	$(SAM) package --template-file .aws-sam/build/template.yaml --output-template-file .aws-sam/packaged.yaml \
+		--resolve-s3 $(if $(REGION),--region $(REGION))
+	$(SAM) publish --template .aws-sam/packaged.yaml $(if $(REGION),--region $(REGION))
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CLI_VENV) $(CHECKOV_VENV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache

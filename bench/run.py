@@ -23,11 +23,14 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -398,7 +401,7 @@ print(time.perf_counter() - started)
 def bench_init(runs: int) -> None:
     print(f"\n4. Handler init time (median of {runs} cold starts each, alternating)")
     env = {**os.environ, "TABLE_NAME": "t", "TOPIC_ARN": f"arn:aws:sns:us-east-1:{ACCOUNT}:n",
-           "MAX_POLL_INTERVAL_SECONDS": "300", "POWERTOOLS_TRACE_DISABLED": "false"}  # fmt: skip
+           "MAX_POLL_INTERVAL_SECONDS": "300"}  # fmt: skip
     env.pop("POWERTOOLS_METRICS_DISABLED", None)
     samples: dict[str, list[float]] = {"app": [], "boto3_handler": []}
     for _ in range(runs):
@@ -415,6 +418,36 @@ def bench_init(runs: int) -> None:
         f"{ours / baseline:.2f}",
         "<= 1.5",
     )
+    bench_package()
+
+
+def bench_package() -> None:
+    """The package `sam build` makes (as `make build` runs it), its size unzipped and zipped, and what takes it."""
+    sam = os.environ.get("SAM") or str(ROOT / ".venv-sam" / "bin" / "sam")
+    if not Path(sam).exists():
+        print("  package size: skipped (no SAM CLI: make dev installs it)")
+        return
+    python = os.environ.get("PYTHON313") or shutil.which("python3.13")
+    path = f"{Path(python).parent}:{os.environ['PATH']}" if python else os.environ["PATH"]
+    with tempfile.TemporaryDirectory() as build:
+        subprocess.run(
+            [sam, "build", "--template", str(ROOT / "template.yaml"), "--build-dir", build],
+            cwd=ROOT, env={**os.environ, "PATH": path, "SAM_CLI_TELEMETRY": "0"}, capture_output=True, check=True,
+        )  # fmt: skip
+        package = Path(build) / "TrackerFunction"
+        sizes: Counter[str] = Counter()
+        for file in package.rglob("*"):
+            if file.is_file():
+                sizes[file.relative_to(package).parts[0].split("-")[0].split(".dist")[0]] += file.stat().st_size
+        archive = shutil.make_archive(str(Path(build) / "package"), "zip", package)
+        zipped = Path(archive).stat().st_size
+    total = sum(sizes.values())
+    figures["package_mb"] = total / 1e6
+    figures["package_zipped_mb"] = zipped / 1e6
+    row("package (sam build), unzipped / zipped", f"{total / 1e6:.1f} / {zipped / 1e6:.1f} MB", "", "", "")
+    largest = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in sizes.most_common(5))
+    unwanted = sorted({"aws_xray_sdk", "pydantic"} & set(sizes)) or "none"
+    print(f"      largest parts (MB): {largest}; of aws_xray_sdk and pydantic: {unwanted}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,7 +45,7 @@ _RUN = _RunDeadline()
 def _enforce_deadlines() -> None:
     from botocore.client import BaseClient
 
-    original = BaseClient._make_api_call
+    original = BaseClient._make_api_call  # type: ignore[attr-defined]  # private: not in botocore-stubs
     if getattr(original, "_enforced", False):
         return
 
@@ -59,7 +59,7 @@ def _enforce_deadlines() -> None:
         return answer
 
     _make_api_call._enforced = True  # type: ignore[attr-defined]
-    BaseClient._make_api_call = _make_api_call
+    BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]
 
 
 @contextmanager

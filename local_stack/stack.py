@@ -263,7 +263,6 @@ class LocalStack:
             "OUTPUT_BUCKETS": f"arn:aws:s3:::{self.resources.bucket}",
             "TABLE_NAME": self.resources.table_name,
             "TOPIC_ARN": self.resources.topic_arn,
-            "POWERTOOLS_TRACE_DISABLED": "true",
         }
 
     def client(self, service: str, region: str = REGION) -> Any:
@@ -278,7 +277,7 @@ class LocalStack:
                     aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                     aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
                     region_name=region,
-                ).client(service, endpoint_url=endpoint)
+                ).client(service, endpoint_url=endpoint)  # type: ignore[call-overload]  # any service, by name
         return client
 
     def new_resources(self, *, fifo: bool | None = None) -> Resources:

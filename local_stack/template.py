@@ -47,6 +47,20 @@ def resource(logical_id: str) -> dict[str, Any]:
     return dict(template()["Resources"][logical_id]["Properties"])
 
 
+def role_statements(logical_id: str) -> dict[str, dict[str, Any]]:
+    """A role's inline statements by Sid; one granted on a condition (`!If [c, statement, AWS::NoValue]`) as if
+    the condition held, with the condition's name under "Condition:"."""
+    found = {}
+    for policy in resource(logical_id)["Policies"]:
+        for written in policy["PolicyDocument"]["Statement"]:
+            statement = written
+            if "Fn::If" in written:
+                condition, granted, _ = written["Fn::If"]
+                statement = {**granted, "Condition:": condition}
+            found[statement["Sid"]] = statement
+    return found
+
+
 def parameter_default(name: str) -> Any:
     return template()["Parameters"][name]["Default"]
 
@@ -90,7 +104,7 @@ def intake_settings() -> dict[str, Any]:
 def schedule() -> tuple[float, dict[str, Any]]:
     """The sweep schedule's period in seconds and the `Input` it sends."""
     event = template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["Sweep"]["Properties"]
-    expression = str(_resolve(event["ScheduleExpression"]))
+    expression = str(_resolve(event["Schedule"]))
     match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|second|seconds)\)", expression)
     if match is None:
         raise ValueError(f"the local stack runs rate() schedules only, not {expression!r}")

@@ -25,7 +25,6 @@ from local_stack.stack import EventDelivery, LocalStack, Resources
 # them when its objects are built, once per process, as in Lambda).
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bedrock-async-tracker")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Tests")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

@@ -27,13 +27,18 @@ def translated() -> dict[str, Any]:
     return template.translated()
 
 
+def granted(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement granted on a condition (`!If [condition, statement, AWS::NoValue]`) is checked as if granted."""
+    return statement["Fn::If"][1] if "Fn::If" in statement else statement
+
+
 def statements(translated: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for name, resource in translated["Resources"].items():
         if resource["Type"] == "AWS::IAM::Role":
             assert not resource["Properties"].get("ManagedPolicyArns"), f"{name} has managed policies"
             for policy in resource["Properties"].get("Policies", []):
-                found += [(name, statement) for statement in policy["PolicyDocument"]["Statement"]]
+                found += [(name, granted(statement)) for statement in policy["PolicyDocument"]["Statement"]]
         if resource["Type"] == "AWS::IAM::Policy":  # granted whatever its condition: checked all the same
             found += [(name, statement) for statement in resource["Properties"]["PolicyDocument"]["Statement"]]
     return found
@@ -48,7 +53,7 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
 ) -> None:
     found = statements(translated)
     assert {name for name, _ in found} == {
-        "TrackerRole", "TrackerFunctionSweepRole", "OutputListingPolicy", "DiscoveryPolicy",
+        "TrackerRole", "OutputListingPolicy", "DiscoveryPolicy",
     }  # fmt: skip
     for role, statement in found:
         assert statement["Effect"] == "Allow"
@@ -92,7 +97,15 @@ def test_events_of_objects_created_in_the_watched_buckets_go_to_the_checks_queue
     assert rule["Condition"] == "WatchesOutputs"
     pattern = rule["Properties"]["EventPattern"]
     assert pattern == {"source": ["aws.s3"], "detail-type": ["Object Created"], "resources": WATCHED_BUCKETS}
-    assert rule["Properties"]["Targets"] == [{"Id": "checks", "Arn": {"Fn::GetAtt": ["ChecksQueue", "Arn"]}}]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["ChecksQueue", "Arn"]}
+    # what EventBridge could not deliver is kept, and only that rule may send it there
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ChecksDeadLetterQueue", "Arn"]}}
+    dead_letters = template.resource("DeadLetterQueuesPolicy")["PolicyDocument"]["Statement"]
+    (kept,) = [s["Fn::If"][1] for s in dead_letters if "Fn::If" in s]
+    assert kept["Principal"] == {"Service": "events.amazonaws.com"}
+    assert kept["Resource"] == {"Fn::GetAtt": ["ChecksDeadLetterQueue", "Arn"]}
+    assert kept["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["OutputEventsRule", "Arn"]}}}
     statements = template.resource("ChecksQueuePolicy")["PolicyDocument"]["Statement"]
     allows = [s for s in statements if not (isinstance(s, dict) and s.get("Effect") == "Deny")]
     (allow,) = allows
@@ -110,8 +123,7 @@ def test_the_intake_queue_still_admits_senders_of_this_account_only() -> None:
 
 
 def test_the_function_may_send_to_the_checks_queue_and_read_the_id_index_only() -> None:
-    (statement_list,) = [p["PolicyDocument"]["Statement"] for p in template.resource("TrackerRole")["Policies"]]
-    statements = {s["Sid"]: s for s in statement_list}
+    statements = template.role_statements("TrackerRole")
     assert statements["Timers"]["Action"] == "sqs:SendMessage"
     assert statements["Timers"]["Resource"] == {"Fn::GetAtt": ["ChecksQueue", "Arn"]}
     assert {"Fn::Sub": "${InvocationTable.Arn}/index/ByInvocationId"} in statements["Records"]["Resource"]
@@ -128,13 +140,20 @@ def test_discovery_can_list_only_when_it_is_on() -> None:
 
 
 def test_the_schedule_can_only_invoke_the_function_and_dead_letter_to_its_queue(translated: dict[str, Any]) -> None:
-    scheduler = {
-        as_list(s["Action"])[0]: s["Resource"] for r, s in statements(translated) if r == "TrackerFunctionSweepRole"
-    }
-    assert scheduler == {
-        "lambda:InvokeFunction": {"Fn::GetAtt": ["TrackerFunction", "Arn"]},
-        "sqs:SendMessage": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
-    }
+    resources = translated["Resources"]
+    rule = resources["TrackerFunctionSweep"]
+    assert rule["Type"] == "AWS::Events::Rule"
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["TrackerFunction", "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}
+    (permission,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": ["TrackerFunctionSweep", "Arn"]}
+    policy = resources["DeadLetterQueuesPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allowed,) = [s for s in policy if s.get("Sid") == "ScheduleDeadLetters"]
+    assert allowed["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allowed["Resource"] == {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}
+    assert allowed["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["TrackerFunctionSweep", "Arn"]}}}
 
 
 def test_queues_and_topics_refuse_requests_without_tls() -> None:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -22,6 +22,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tracking.errors import GiveUp
 from tracking.invocations import InvocationArn
 from tracking.submissions import parse_submission
+
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from types_boto3_s3.type_defs import NotificationConfigurationTypeDef
 
 DEFAULT_STACK = "bedrock-async-tracker"
 STATUSES = ("InProgress", "Completed", "Failed")
@@ -189,12 +192,13 @@ def start(args: argparse.Namespace, session: boto3.session.Session, targets: Tar
 def check_bucket(args: argparse.Namespace, session: boto3.session.Session, targets: Targets) -> int:
     """Whether a bucket sends its events to EventBridge (the tracker hears its outputs land only if it does)."""
     s3 = session.client("s3")
-    current = s3.get_bucket_notification_configuration(Bucket=args.bucket)
-    current.pop("ResponseMetadata", None)
+    answer = s3.get_bucket_notification_configuration(Bucket=args.bucket)
+    current = {name: value for name, value in answer.items() if name != "ResponseMetadata"}
     if "EventBridgeConfiguration" in current:
         print(f"{args.bucket} sends its events to EventBridge: the tracker hears its outputs land, if it watches it")
         return 0
-    wanted = {**current, "EventBridgeConfiguration": {}}  # the call replaces the whole configuration: keep the rest
+    # The call replaces the whole configuration: keep the rest, as read (the answer's shape is the request's).
+    wanted = cast("NotificationConfigurationTypeDef", {**current, "EventBridgeConfiguration": {}})
     if args.enable:
         s3.put_bucket_notification_configuration(Bucket=args.bucket, NotificationConfiguration=wanted)
         print(f"{args.bucket} now sends its events to EventBridge (in effect within about five minutes)")

@@ -8,13 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tracking.config import Settings
 from tracking.runtime import Runtime
-from tracking.telemetry import logger, metrics, tracer
+from tracking.telemetry import logger, metrics
 
 runtime = Runtime.build(Settings.from_env())
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return runtime.handle(event, context)

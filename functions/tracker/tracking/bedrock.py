@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -14,7 +14,11 @@ from .errors import GiveUp, Rejected, classify
 from .invocations import Invocation, InvocationArn
 from .telemetry import BEDROCK_CALLS, count
 
-ClientFactory = Callable[[str], Any]
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from types_boto3_bedrock_runtime.client import BedrockRuntimeClient
+    from types_boto3_bedrock_runtime.type_defs import AsyncInvokeSummaryTypeDef
+
+ClientFactory = Callable[[str], "BedrockRuntimeClient"]
 # More regions than AWS has today: the clients of the regions in use stay, whatever regions the ARNs name.
 MAX_CLIENTS = 40
 
@@ -24,11 +28,11 @@ class BedrockReader:
 
     def __init__(self, client_factory: ClientFactory, *, max_clients: int = MAX_CLIENTS) -> None:
         self._client_factory = client_factory
-        self._clients: OrderedDict[str, Any] = OrderedDict()
+        self._clients: OrderedDict[str, BedrockRuntimeClient] = OrderedDict()
         self._max_clients = max_clients
         self._lock = threading.Lock()
 
-    def client(self, region: str) -> Any:
+    def client(self, region: str) -> BedrockRuntimeClient:
         with self._lock:  # creating clients from one session is not thread-safe
             client = self._clients.get(region)
             if client is None:
@@ -50,7 +54,7 @@ class BedrockReader:
             raise error from exc
         return Invocation.from_answer(arn.arn, answer)
 
-    def submitted_since(self, region: str, since: datetime) -> Iterator[list[dict[str, Any]]]:
+    def submitted_since(self, region: str, since: datetime) -> Iterator[list[AsyncInvokeSummaryTypeDef]]:
         """Pages of ListAsyncInvokes summaries submitted after `since`, oldest first (discovery)."""
         paginator = self.client(region).get_paginator("list_async_invokes")
         pages = paginator.paginate(submitTimeAfter=since, sortBy="SubmissionTime", sortOrder="Ascending")

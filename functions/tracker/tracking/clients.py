@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from botocore.client import BaseClient
 from botocore.config import Config
 
 from .errors import OutOfTime
+
+C = TypeVar("C", bound=BaseClient)
 
 # Named in every request's User-Agent: CloudTrail shows which calls were the tracker's, and the local stack tells
 # the function's calls from a test's.
@@ -76,7 +79,7 @@ class DeadlineGuard:
     def allows(self, work: timedelta) -> bool:
         return self.deadline is None or self.clock() + work <= self.deadline
 
-    def watch(self, client: Any, limits: CallLimits) -> Any:
+    def watch(self, client: C, limits: CallLimits) -> C:
         def before_call(model: Any = None, **_: Any) -> None:
             if not self.allows(limits.worst_case):
                 name = getattr(model, "name", "a call")

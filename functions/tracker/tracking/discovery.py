@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from .bedrock import BedrockReader
 from .errors import AlreadyDone, OutOfTime, TrackerError, UnexpectedAnswer
@@ -67,10 +68,10 @@ class Discovery:
         if newest is not None and newest != watermark:
             self.records.set_watermark(region, newest)
 
-    def _invocation(self, summary: dict[str, object]) -> Invocation | None:
+    def _invocation(self, summary: Mapping[str, Any]) -> Invocation | None:
         arn = str(summary.get("invocationArn", ""))
         try:
-            invocation = Invocation.from_answer(arn, dict(summary))
+            invocation = Invocation.from_answer(arn, summary)
         except UnexpectedAnswer as exc:
             logger.warning(
                 "discovery skipped a summary it cannot trust", extra={"invocationArn": arn, "reason": exc.reason}

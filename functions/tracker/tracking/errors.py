@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -140,3 +143,16 @@ def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per 
     if code in _SERVER or status >= 500:
         return ServiceUnavailable(message)
     return Rejected(message)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def call(method: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """One AWS call, `method(*args, **kwargs)`, its botocore errors raised as the project's own (classify). The
+    request is checked against the client's stubs: `call(client.update_item, TableName=..., ...)`."""
+    try:
+        return method(*args, **kwargs)
+    except (ClientError, BotoCoreError) as exc:
+        raise classify(exc) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -92,7 +93,7 @@ class Invocation:
         return self.model_arn.rsplit("/", 1)[-1]
 
     @classmethod
-    def from_answer(cls, requested_arn: str, answer: dict[str, Any]) -> Invocation:
+    def from_answer(cls, requested_arn: str, answer: Mapping[str, Any]) -> Invocation:
         """Build from a GetAsyncInvoke answer; anything we could not trust raises UnexpectedAnswer."""
         arn = answer.get("invocationArn")
         if arn != requested_arn:
@@ -141,7 +142,7 @@ class Invocation:
         return fields
 
 
-def _time(answer: dict[str, Any], name: str, *, required: bool = False) -> datetime | None:
+def _time(answer: Mapping[str, Any], name: str, *, required: bool = False) -> datetime | None:
     value = answer.get(name)
     if value is None:
         if required:

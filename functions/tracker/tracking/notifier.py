@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -11,6 +11,9 @@ from . import jsontext
 from .errors import classify
 from .invocations import COMPLETED, FAILED, parse_iso
 from .outputs import OutputLister
+
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from types_boto3_sns.client import SNSClient
 
 # The GetAsyncInvoke fields a notification carries, in this order, plus the submitted context.
 MESSAGE_FIELDS = (
@@ -50,7 +53,7 @@ def deduplication_id(arn: str, status: str) -> str:
 
 
 class Notifier:
-    def __init__(self, topic_arn: str, client: Any, outputs: OutputLister | None = None) -> None:
+    def __init__(self, topic_arn: str, client: SNSClient, outputs: OutputLister | None = None) -> None:
         self.topic_arn = topic_arn
         self.client = client
         self.outputs = outputs

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import classify
 from .telemetry import count_error, logger
 
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from types_boto3_s3.client import S3Client
+
 MAX_OBJECTS = 100  # a notification stays far below SNS's 256 KiB
 
 
 class OutputLister:
-    def __init__(self, client: Any, buckets: frozenset[str]) -> None:
+    def __init__(self, client: S3Client, buckets: frozenset[str]) -> None:
         self.client = client
         self.buckets = buckets
 

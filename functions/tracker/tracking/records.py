@@ -15,13 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import AlreadyDone, classify
+from .errors import AlreadyDone, call, classify
 from .invocations import IN_PROGRESS, Invocation, iso, parse_iso
+
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import QueryOutputTypeDef
 
 DUE_INDEX = "DueWork"
 ID_INDEX = "ByInvocationId"  # an output object's folder is named by the invocation's id: from it, to the record
@@ -83,7 +87,7 @@ def invocation_id(arn: str) -> str:
 
 
 class RecordStore:
-    def __init__(self, table_name: str, client: Any, *, retention: timedelta) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient, *, retention: timedelta) -> None:
         self.table_name = table_name
         self.client = client
         self.retention = retention
@@ -149,7 +153,8 @@ class RecordStore:
         except ClientError as exc:
             error = classify(exc)
             if isinstance(error, AlreadyDone):  # it had already ended (another run owns that ending), or is not there
-                return Observation(record=_item(exc.response.get("Item", {})), ended_now=False, created=False)
+                old = cast(dict[str, Any], exc.response.get("Item", {}))  # ReturnValuesOnConditionCheckFailure
+                return Observation(record=_item(old), ended_now=False, created=False)
             raise error from exc
         except BotoCoreError as exc:
             raise classify(exc) from exc
@@ -171,8 +176,8 @@ class RecordStore:
             **({"context": context} if context is not None else {}),
         }
         try:
-            answer = self._call(
-                "update_item",
+            answer = call(
+                self.client.update_item,
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": invocation.invocation_arn}},
                 UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
@@ -188,8 +193,8 @@ class RecordStore:
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
         try:
-            answer = self._call(
-                "update_item",
+            answer = call(
+                self.client.update_item,
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": arn}},
                 UpdateExpression="SET #dueAt = :lease",
@@ -256,7 +261,7 @@ class RecordStore:
             "ExpressionAttributeNames": {"#invocationId": "invocationId"},
             "ExpressionAttributeValues": _values({"id": invocation_id}),
         }
-        page = self._call("query", **request)
+        page = call(self.client.query, **request)
         return [(item["invocationArn"]["S"], item.get("status", {}).get("S", "")) for item in page.get("Items", [])]
 
     def state(self) -> dict[str, Any]:
@@ -274,8 +279,8 @@ class RecordStore:
 
     def mark_sweeps_incomplete(self, since: datetime) -> None:
         """A sweep could not ask about all due work: forced checks since `since` are not known to be made."""
-        self._call(
-            "update_item",
+        call(
+            self.client.update_item,
             TableName=self.table_name,
             Key={"invocationArn": {"S": STATE}},
             UpdateExpression="SET #incompleteSince = if_not_exists(#incompleteSince, :since)",
@@ -313,7 +318,7 @@ class RecordStore:
                 }
             }
             while request:
-                answer = self._call("batch_get_item", RequestItems=request)
+                answer = call(self.client.batch_get_item, RequestItems=request)
                 found.update(item["invocationArn"]["S"] for item in answer["Responses"].get(self.table_name, []))
                 request = answer.get("UnprocessedKeys") or {}
         return found
@@ -336,8 +341,8 @@ class RecordStore:
             return
 
     def get(self, arn: str) -> dict[str, Any] | None:
-        answer = self._call(
-            "get_item", TableName=self.table_name, Key={"invocationArn": {"S": arn}}, ConsistentRead=True
+        answer = call(
+            self.client.get_item, TableName=self.table_name, Key={"invocationArn": {"S": arn}}, ConsistentRead=True
         )
         return _item(answer["Item"]) if "Item" in answer else None
 
@@ -347,8 +352,8 @@ class RecordStore:
             for word in (expression + " " + condition).replace(",", " ").split()
             if word.startswith("#")
         }
-        self._call(
-            "update_item",
+        call(
+            self.client.update_item,
             TableName=self.table_name,
             Key={"invocationArn": {"S": arn}},
             UpdateExpression=expression,
@@ -357,18 +362,10 @@ class RecordStore:
             ExpressionAttributeValues=_values(values),
         )
 
-    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
-        """One DynamoDB call, its errors turned into the project's (a failed condition is AlreadyDone)."""
-        try:
-            answer: dict[str, Any] = getattr(self.client, operation)(**request)
-        except (ClientError, BotoCoreError) as exc:
-            raise classify(exc) from exc
-        return answer
-
-    def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _query(self, request: dict[str, Any]) -> Iterator[QueryOutputTypeDef]:
         """The pages of a Query, following LastEvaluatedKey."""
         while True:
-            page = self._call("query", **request)
+            page = call(self.client.query, **request)
             yield page
             if "LastEvaluatedKey" not in page:
                 return

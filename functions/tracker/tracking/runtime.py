@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from . import clients
 from .bedrock import BedrockReader
@@ -45,23 +46,41 @@ class Runtime:
         session = session or boto3.session.Session()
         guard = clients.DeadlineGuard(clock)
 
-        def client(service: str, limits: clients.CallLimits, region: str | None = None) -> Any:
-            made = session.client(service, region_name=region, config=limits.config(settings.concurrency))
-            return guard.watch(made, limits)
+        def config(limits: clients.CallLimits) -> Config:
+            return limits.config(settings.concurrency)
 
         records = RecordStore(
             settings.table_name,
-            client("dynamodb", clients.DYNAMODB),
+            guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB)), clients.DYNAMODB),
             retention=timedelta(days=settings.record_retention_days),
         )
-        outputs = OutputLister(client("s3", clients.S3), settings.output_buckets) if settings.output_buckets else None
-        notifier = Notifier(settings.topic_arn, client("sns", clients.SNS), outputs)
+        outputs = (
+            OutputLister(
+                guard.watch(session.client("s3", config=config(clients.S3)), clients.S3), settings.output_buckets
+            )
+            if settings.output_buckets
+            else None
+        )
+        notifier = Notifier(
+            settings.topic_arn, guard.watch(session.client("sns", config=config(clients.SNS)), clients.SNS), outputs
+        )
         bedrock = BedrockReader(
             (lambda _region: bedrock_client)
             if bedrock_client is not None
-            else (lambda region: client("bedrock-runtime", clients.BEDROCK, region))
+            else (
+                lambda region: guard.watch(
+                    session.client("bedrock-runtime", region_name=region, config=config(clients.BEDROCK)),
+                    clients.BEDROCK,
+                )
+            )
         )
-        timers = Timers(client("sqs", clients.SQS), settings.checks_queue_url) if settings.checks_queue_url else None
+        timers = (
+            Timers(
+                guard.watch(session.client("sqs", config=config(clients.SQS)), clients.SQS), settings.checks_queue_url
+            )
+            if settings.checks_queue_url
+            else None
+        )
         tracker = Tracker(
             bedrock=bedrock,
             records=records,

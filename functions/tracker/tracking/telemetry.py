@@ -1,15 +1,14 @@
-"""Logger, metrics and tracer shared by every module; metric calls are safe from worker threads."""
+"""Logger and metrics shared by every module; metric calls are safe from worker threads."""
 
 from __future__ import annotations
 
 import threading
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 
 _lock = threading.Lock()
 

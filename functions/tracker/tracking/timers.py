@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import math
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .errors import TrackerError, classify
+from .errors import TrackerError, call
 from .telemetry import TIMERS_SET, count, count_error, logger
+
+if TYPE_CHECKING:  # the stubs are a development dependency only
+    from types_boto3_sqs.client import SQSClient
+    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 MAX_DELAY = timedelta(seconds=900)
 # A hand-off message carries this many ARNs: a batch of ten such messages is about what one run can check.
@@ -23,7 +25,7 @@ HANDOFF_ARNS = 100
 
 
 class Timers:
-    def __init__(self, client: Any, queue_url: str) -> None:
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
         self.client = client
         self.queue_url = queue_url
 
@@ -33,7 +35,7 @@ class Timers:
         seconds = min(max(0, math.ceil(delay.total_seconds())), int(MAX_DELAY.total_seconds()))
         body = json.dumps({"check": arn, "reason": reason, "attempt": attempt})
         try:
-            self._call("send_message", QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=seconds)
+            call(self.client.send_message, QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=seconds)
         except TrackerError as exc:
             count_error(f"timer_{exc.kind}")
             logger.warning("timer not set; the sweep checks it", extra={"invocationArn": arn, "reason": exc.reason})
@@ -46,22 +48,15 @@ class Timers:
         handed = 0
         chunks = [arns[start : start + HANDOFF_ARNS] for start in range(0, len(arns), HANDOFF_ARNS)]
         for start in range(0, len(chunks), 10):
-            entries = [
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
                 {"Id": str(i), "MessageBody": json.dumps({"check": chunk, "reason": "handoff"})}
                 for i, chunk in enumerate(chunks[start : start + 10])
             ]
             try:
-                answer = self._call("send_message_batch", QueueUrl=self.queue_url, Entries=entries)
+                answer = call(self.client.send_message_batch, QueueUrl=self.queue_url, Entries=entries)
             except TrackerError as exc:
                 logger.warning("checks not handed off; they stay due", extra={"reason": exc.reason})
                 break
             sent = {entry["Id"] for entry in answer.get("Successful", [])}
             handed += sum(len(chunks[start + int(i)]) for i in sent)
         return handed
-
-    def _call(self, operation: str, **request: Any) -> dict[str, Any]:
-        try:
-            answer: dict[str, Any] = getattr(self.client, operation)(**request)
-        except (ClientError, BotoCoreError) as exc:
-            raise classify(exc) from exc
-        return answer

@@ -1,0 +1,98 @@
+"""What a user deploys from the Serverless Application Repository: metadata SAR accepts, resource types it publishes,
+and a package without the SDKs the function does not need."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+from local_stack import template
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# AWS's list of the resource types SAR publishes, from "List of Supported AWS Resources" in the SAR Developer Guide
+# (docs.aws.amazon.com/serverlessrepo/latest/devguide/list-supported-resources.html; awsdocs/
+# aws-serverlessrepo-developer-guide, doc_source/list-supported-resources.md, commit 83c2822), the types this
+# template could plausibly use. A type not here cannot be published: decide before adding one.
+SAR_SUPPORTED = {
+    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::AnomalyDetector", "AWS::CloudWatch::Dashboard",
+    "AWS::CloudWatch::InsightRule", "AWS::DynamoDB::Table", "AWS::Events::EventBusPolicy", "AWS::Events::Rule",
+    "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::KMS::Alias", "AWS::KMS::Key",
+    "AWS::Lambda::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping",
+    "AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::Lambda::Permission", "AWS::Lambda::Version",
+    "AWS::Logs::LogGroup", "AWS::Logs::MetricFilter", "AWS::Logs::SubscriptionFilter", "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy", "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::SQS::Queue",
+    "AWS::SQS::QueuePolicy", "AWS::SSM::Parameter", "AWS::Serverless::Api", "AWS::Serverless::Application",
+    "AWS::Serverless::Function", "AWS::Serverless::HttpApi", "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine",
+}  # fmt: skip
+# Not on it, among others: AWS::Scheduler::Schedule (SAM's ScheduleV2), AWS::Events::EventBus, AWS::Pipes::Pipe.
+
+# Resource types that make SAR ask the deployer to acknowledge a capability (SAR Developer Guide, "Acknowledging
+# Application Capabilities").
+IAM_TYPES = {"AWS::IAM::Group", "AWS::IAM::InstanceProfile", "AWS::IAM::Policy", "AWS::IAM::Role"}
+RESOURCE_POLICY_TYPES = {
+    "AWS::Lambda::LayerVersionPermission", "AWS::Lambda::Permission", "AWS::Events::EventBusPolicy",
+    "AWS::IAM::Policy", "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy",
+}  # fmt: skip
+
+
+def readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
+def test_every_resource_type_of_the_template_and_of_its_translation_can_be_published() -> None:
+    for resources in (template.template()["Resources"], template.translated()["Resources"]):
+        for name, resource in resources.items():
+            assert resource["Type"] in SAR_SUPPORTED, f"{name}: SAR does not publish {resource['Type']}"
+
+
+def test_the_capabilities_a_deployer_acknowledges_are_the_ones_the_readme_states() -> None:
+    types = {resource["Type"] for resource in template.translated()["Resources"].values()}
+    needed = {"CAPABILITY_IAM"} if types & IAM_TYPES else set()
+    needed |= {"CAPABILITY_RESOURCE_POLICY"} if types & RESOURCE_POLICY_TYPES else set()
+    assert needed == {"CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"}
+    section = readme()[readme().index("### From the Serverless Application Repository") :]
+    assert all(capability in section[:3000] for capability in needed)
+
+
+def test_the_metadata_is_what_sar_requires_without_intrinsic_functions() -> None:
+    application = template.template()["Metadata"]["AWS::ServerlessRepo::Application"]
+    assert {"Name", "Description", "Author", "SpdxLicenseId", "LicenseUrl", "ReadmeUrl", "SemanticVersion"} <= set(
+        application
+    )
+    assert all(isinstance(value, str | list) for value in application.values())  # SAR refuses Ref, Sub, ...
+    assert re.fullmatch(r"[a-zA-Z0-9-]{1,140}", application["Name"])
+    assert len(application["Description"]) <= 256
+    assert all(re.fullmatch(r"[a-zA-Z0-9+\-_:/@]{1,127}", label) for label in application["Labels"])
+    assert len(application["Labels"]) <= 10
+    assert (ROOT / application["LicenseUrl"]).is_file()
+    assert (ROOT / application["ReadmeUrl"]).is_file()
+    assert "Apache License" in (ROOT / application["LicenseUrl"]).read_text()
+    assert application["SpdxLicenseId"] == "Apache-2.0"
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert application["SemanticVersion"] == version  # one version, whichever way it is installed
+    assert "HomePageUrl" not in application  # given at publish time: make publish SOURCE_CODE_URL=...
+    assert "SourceCodeUrl" not in application
+
+
+def test_the_function_package_carries_no_xray_sdk_and_no_pydantic() -> None:
+    lines = (ROOT / "functions" / "tracker" / "requirements.txt").read_text().splitlines()
+    requirements = [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+    assert requirements == ["aws-lambda-powertools==3.37.0", "boto3==1.44.8"]  # no extras: [tracer], [parser]
+    # what pip installs for them: Powertools' own dependencies, without an extra, name neither
+    required = [
+        dependency
+        for name in ("aws-lambda-powertools", "boto3")
+        for dependency in metadata.requires(name) or []
+        if "extra ==" not in dependency
+    ]
+    assert required
+    assert not [dependency for dependency in required if re.match(r"(aws-xray-sdk|pydantic)\b", dependency)]
+    code = "\n".join(path.read_text() for path in (ROOT / "functions" / "tracker").rglob("*.py"))
+    assert "aws_xray_sdk" not in code
+    assert "Tracer" not in code
+    assert "pydantic" not in code
