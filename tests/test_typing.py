@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PROBE = '''
+PROBE = """
 from tracking.errors import call
 from tracking.records import RecordStore
 from tracking.timers import Timers
@@ -18,7 +18,7 @@ from tracking.timers import Timers
 def misspelt(store: RecordStore, timers: Timers) -> None:
     call(store.client.get_item, TableName="t", Key={"invocationArn": {"S": "a"}}, ConsistentReed=True)
     call(timers.client.send_message, QueueUrl="q", MessageBody="b", DelaySeconds="15")
-'''
+"""
 
 
 def test_no_blanket_ignore_hides_boto3_or_botocore() -> None:
