@@ -84,6 +84,9 @@ class ProxyState:
 
 class AwsProxy(ThreadingHTTPServer):
     daemon_threads = True
+    # An AWS endpoint takes every connection; socketserver's backlog of 5 drops the SYNs of a few environments'
+    # 32 threads connecting at once, which botocore reports, a second later, as ConnectTimeoutError.
+    request_queue_size = 256
 
     def __init__(self, target: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)

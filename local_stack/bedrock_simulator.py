@@ -501,6 +501,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # as AwsProxy: an endpoint that drops no connection
 
     def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)

@@ -5,8 +5,9 @@ function as Lambda would in a process of its own, starts async invocations on th
 on the intake queue with one malformed message, and shows submitted / in progress / completed / failed /
 notified until every invocation is accounted for. The output bucket's events reach the function through
 EventBridge's rule, a little late as EventBridge delivers them; the demo shows each invocation's time from its
-end to its notification. Exits 0 when each ended invocation was notified exactly once and the malformed message
-rests in the dead-letter queue; non-zero otherwise.
+end to its notification. Every ending also goes on an EventBridge bus, where a rule delivers it to a queue. Exits 0
+when each ended invocation was notified exactly once on the topic and on the bus and the malformed message rests
+in the dead-letter queue; non-zero otherwise.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Demo:
         self.arns: list[str] = []
         self.unsubmitted: list[str] = []
         self.received: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []  # what a rule on the bus delivered to its queue
         self.log = ROOT / ".demo" / "function.log"
 
     def run(self) -> int:
@@ -127,6 +129,7 @@ class Demo:
         records = self.records()
         statuses = Counter(str(r.get("status", {}).get("S")) for r in records.values())
         self.received += self.stack.notifications()
+        self.events += self.stack.events()
         return {
             "invocations": len(self.arns),
             "tracked": len(records),
@@ -134,6 +137,7 @@ class Demo:
             "completed": statuses["Completed"],
             "failed": statuses["Failed"],
             "notified": len(self.received),
+            "events": len(self.events),
             "dead letters": self.stack.queue_depth(self.stack.resources.dead_letter_queue_url),
             "ended on Bedrock": sum(
                 1
@@ -161,7 +165,7 @@ class Demo:
             elif elapsed - last_print >= 3:
                 print(f"[{elapsed:5.1f}s] {line}", flush=True)
                 last_print = elapsed
-            done = counts["notified"] >= counts["ended on Bedrock"] == len(self.arns)
+            done = counts["notified"] >= counts["ended on Bedrock"] == len(self.arns) <= counts["events"]
             if (done or self.args.fail_bedrock) and counts["dead letters"] >= expected_dead:
                 print(f"\n[{elapsed:5.1f}s] {line}" if self.tty else f"[{elapsed:5.1f}s] {line}", flush=True)
                 return True
@@ -171,7 +175,9 @@ class Demo:
 
     def report(self, finished: bool) -> int:
         self.received += self.stack.notifications()
+        self.events += self.stack.events()
         by_arn = Counter(n["message"]["invocationArn"] for n in self.received)
+        events_by_arn = Counter(e["detail"]["invocationArn"] for e in self.events)
         self.say("\nNotifications received by an SQS subscriber of the topic:")
         for n in sorted(self.received, key=lambda n: n["message"]["invocationArn"]):
             message = n["message"]
@@ -188,6 +194,7 @@ class Demo:
             self.say(
                 f"  {message['invocationArn'][-12:]}  {message['status']:<9}  {model:<34}  {context:<20}  {detail}"
             )
+        self.report_events(by_arn, events_by_arn)
         self.report_delays()
         self.report_function_errors()
         dead = self.stack.dead_letters()
@@ -206,6 +213,8 @@ class Demo:
             problems.append(f"{len(missing)} ended invocation(s) not notified")
         if doubled:
             problems.append(f"{len(doubled)} invocation(s) notified more than once")
+        if [a for a in ended if events_by_arn[a] != 1]:
+            problems.append("an ended invocation's event did not reach the bus's rule exactly once")
         if MALFORMED not in dead:
             problems.append("the malformed message is not in the dead-letter queue")
         if len(ended) < len(self.arns):
@@ -227,8 +236,25 @@ class Demo:
         if problems:
             self.say("FAILED: " + "; ".join(problems))
             return 1
-        self.say("OK: every ended invocation was notified exactly once; the malformed message rests in the DLQ.")
+        self.say(
+            "OK: every ended invocation was notified exactly once, on the topic and on the bus; the malformed message "
+            "rests in the DLQ."
+        )
         return 0
+
+    def report_events(self, notified: Counter[str], put: Counter[str]) -> None:
+        """The same endings as EventBridge events, delivered by a rule on the bus to a queue, as a user routes them."""
+        self.say(f"\nEvents on the bus {self.stack.resources.event_bus_name}, as a rule delivered them to a queue:")
+        for event in sorted(self.events, key=lambda e: e["detail"]["invocationArn"])[:5]:
+            detail = event["detail"]
+            self.say(
+                f"  {detail['invocationArn'][-12:]}  {event['detail-type']}  source {event['source']}  "
+                f"status {detail['status']}"
+            )
+        if len(self.events) > 5:
+            self.say(f"  ... and {len(self.events) - 5} more")
+        both = sum(1 for arn in notified if put[arn] == notified[arn] == 1)
+        self.say(f"  {both} ending(s) went out once on each channel, the SNS topic and the bus")
 
     def report_delays(self) -> None:
         """Each ending's time to its notification (the record's notifiedAt), for the jobs whose output landed in

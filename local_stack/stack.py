@@ -113,7 +113,8 @@ def _deliver_events_as_eventbridge_does() -> None:
         return
 
     def send(self: Any, resource_id: str, event: dict[str, Any], group_id: str | None = None) -> None:
-        if group_id:  # FIFO targets: as moto does
+        if group_id or event.get("source") != "aws.s3":  # FIFO targets, and the endings put on a bus: as moto does
+            event.setdefault("account", self.account_id)  # which EventBridge's events carry, and moto's lose
             original(self, resource_id, event, group_id)
             return
         if "time" in event and not isinstance(event["time"], str):
@@ -161,6 +162,9 @@ class Resources:
     checks_queue_url: str
     checks_queue_arn: str
     checks_dead_letter_queue_url: str
+    # The bus the function puts every ending on, and a user's rule on it taking them all to this queue.
+    event_bus_name: str = ""
+    event_subscriber_queue_url: str = ""
 
 
 @dataclass
@@ -252,6 +256,7 @@ class LocalStack:
             "MAX_POLL_INTERVAL_SECONDS": str(max(1, round(interval * self.time_factor)) if interval else 0),
             "SWEEP_SCHEDULE": template.scaled_schedule(self.time_factor)[1],
             "CHECKS_QUEUE_URL": self.resources.checks_queue_url,
+            "EVENT_BUS_NAME": self.resources.event_bus_name,
             # Lambda sets this itself, from the function's MemorySize
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings["memory"]),
             **CREDENTIALS,
@@ -343,6 +348,7 @@ class LocalStack:
             "QueueArn"
         ]
         self._watch_output_events(bucket, checks_arn, suffix)
+        bus, event_subscriber_url = self._route_endings(suffix)
         return Resources(
             table_name=table_name,
             topic_arn=topic_arn,
@@ -354,7 +360,23 @@ class LocalStack:
             checks_queue_url=checks_url,
             checks_queue_arn=checks_arn,
             checks_dead_letter_queue_url=checks_dlq_url,
+            event_bus_name=bus,
+            event_subscriber_queue_url=event_subscriber_url,
         )
+
+    def _route_endings(self, suffix: str) -> tuple[str, str]:
+        """A bus of the user's (EventBusName), and a rule on it, as a user writes one, taking every ending the tracker
+        puts there to a queue of theirs."""
+        events, sqs = self.client("events"), self.client("sqs")
+        bus = f"endings-{suffix}"
+        events.create_event_bus(Name=bus)
+        url = sqs.create_queue(QueueName=f"event-subscriber-{suffix}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule = f"all-endings-{suffix}"
+        pattern = {"source": ["bedrock-async-tracker"], "detail-type": ["Bedrock Async Invoke State Change"]}
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "subscriber", "Arn": arn}])
+        return bus, url
 
     def _watch_output_events(self, bucket: str, queue_arn: str, suffix: str) -> None:
         """The bucket sends its events to EventBridge, and the template's rule takes those of objects created in it
@@ -387,6 +409,24 @@ class LocalStack:
                 envelope["message"] = json.loads(envelope["Message"])
                 received.append(envelope)
                 sqs.delete_message(QueueUrl=self.resources.subscriber_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def events(self, *, wait: float = 0) -> list[dict[str, Any]]:
+        """Drain the queue the user's rule on the bus sends to: the EventBridge events, as their targets get them."""
+        sqs = self.client("sqs")
+        received: list[dict[str, Any]] = []
+        while True:
+            answer = sqs.receive_message(
+                QueueUrl=self.resources.event_subscriber_queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=int(wait) if not received else 0,
+            )
+            messages = answer.get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                url = self.resources.event_subscriber_queue_url
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def dead_letters(self) -> list[str]:
         """Bodies resting in the intake dead-letter queue. They are read, then made visible again: left there."""

@@ -34,9 +34,9 @@ MUTANTS = [
         f"{FUNCTION}/records.py",
         (
             (
-                'page = self._call("query", **request)',
-                'page = self._call("scan", **{k: v for k, v in request.items() if k != "KeyConditionExpression"}'
-                ', FilterExpression=request["KeyConditionExpression"])',
+                "            page = call(self.client.query, **request)\n",
+                "            page = call(self.client.scan, **{k: v for k, v in request.items() if k != "
+                '"KeyConditionExpression"}, FilterExpression=request["KeyConditionExpression"])\n',
             ),
         ),
         ("tests/integration/test_sweep.py::test_empty_event_sweeps",),
@@ -123,9 +123,17 @@ MUTANTS = [
     Mutant(
         "a publish of unknown outcome releases its lease",
         f"{FUNCTION}/tracker.py",
-        (("except (OutOfTime, OutcomeUnknown) as exc:", "except OutOfTime as exc:"),),
+        (("                unknown = exc\n", "                failed = exc\n"),),
         (
             "tests/reliability/test_faults.py::test_a_publish_sns_took_but_did_not_answer_is_sent_once_and_left_to_its_lease",
+        ),
+    ),
+    Mutant(
+        "a failed put on the bus publishes the SNS message again",
+        f"{FUNCTION}/tracker.py",
+        (("                sent=sent,\n", "                sent=sent if finished else {},\n"),),
+        (
+            "tests/integration/test_event_bus.py::test_a_failed_put_is_retried_by_the_next_sweep_and_never_repeats_the_sns_message",
         ),
     ),
     Mutant(
@@ -157,7 +165,12 @@ MUTANTS = [
     Mutant(
         "a second stack in the account collides on the schedule's name",
         "template.yaml",
-        (("            OmitName: true\n", ""),),
+        (
+            (
+                "          Type: Schedule\n          Properties:\n",
+                "          Type: Schedule\n          Properties:\n            Name: tracker-sweep\n",
+            ),
+        ),
         ("tests/test_template.py::test_no_physical_name_is_the_same_in_two_stacks",),
     ),
     Mutant(

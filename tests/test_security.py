@@ -53,7 +53,7 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
 ) -> None:
     found = statements(translated)
     assert {name for name, _ in found} == {
-        "TrackerRole", "OutputListingPolicy", "DiscoveryPolicy",
+        "TrackerRole", "OutputListingPolicy", "DiscoveryPolicy", "EventsPolicy",
     }  # fmt: skip
     for role, statement in found:
         assert statement["Effect"] == "Allow"
@@ -253,3 +253,24 @@ def test_checkov_passes_with_every_suppression_explained() -> None:
     for name, resource in template.template()["Resources"].items():
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert len(skip.get("comment", "")) > 40, f"{name} skips {skip['id']} without a reason"
+
+
+def test_events_may_be_put_on_the_named_bus_only_and_only_when_one_is_named() -> None:
+    policy = template.template()["Resources"]["EventsPolicy"]
+    assert policy["Condition"] == "PutsEvents"  # no bus named: no policy, no permission
+    assert template.template()["Conditions"]["PutsEvents"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "EventBusName"}, ""]}]
+    }
+    assert template.parameter_default("EventBusName") == ""
+    assert policy["Properties"]["Roles"] == [{"Ref": "TrackerRole"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == {
+        "Fn::If": [
+            "NamesBusByArn",
+            {"Ref": "EventBusName"},
+            {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"},
+        ]
+    }
+    assert "events:" not in str(template.resource("TrackerRole")["Policies"])
+    assert template.resource("TrackerFunction")["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}

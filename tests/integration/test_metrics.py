@@ -12,7 +12,7 @@ from local_stack import template
 from local_stack.bedrock_simulator import Fault
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import EventDelivery, LocalStack, Resources
-from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
+from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, fail_on_the_wire, sqs_event
 from tests.integration.test_adaptive_polling import teach
 from tracking import clients
 from tracking.runtime import Runtime
@@ -70,6 +70,7 @@ def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
     stack.simulator.inject("GetAsyncInvoke", Fault(answer={"status": "Cancelled"}, count=1))
     invoke(sqs_event(done))  # an answer not to trust
     invoke(sqs_event(arn("unknownarn01")))  # Bedrock refuses it
+    fail_on_the_wire(stack, "events", "PutEvents", code="InternalException")  # its ending: not put, retried later
     stack.simulator.end(done)  # its output lands: an output event
     stack.client("s3").put_object(Bucket=resources.bucket, Key="x/zzzzzzzzzzzz/output.json", Body=b"{}")  # untracked
     while driver.poll_once(wait_seconds=1, checks=True):
@@ -90,3 +91,4 @@ def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
     assert watched_by_alarms() <= names, watched_by_alarms() - names
     assert {"InvocationsInProgress", "EndingsByModel", "NotificationDelay", "Errors.unexpected_answer"} <= names
     assert {"OutputEvents", "OutputEventsUntracked", "TimersSet", "ChecksHandedOff"} <= names
+    assert {"NotificationsPublished", "EventsPut", "EventsNotPut"} <= names

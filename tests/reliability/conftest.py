@@ -102,11 +102,11 @@ class World:
             self.stack.simulator.add(arn(f"{prefix}{i:0{12 - len(prefix)}d}"), seconds=seconds) for i in range(count)
         ]
 
-    def tracked_then_ended(self, count: int, prefix: str) -> tuple[list[str], Runtime]:
-        """`count` invocations submitted and tracked in progress by a new environment, then ended on Bedrock, the
-        clock past their first possible end (a sweep asks about them)."""
+    def tracked_then_ended(self, count: int, prefix: str, **changes: Any) -> tuple[list[str], Runtime]:
+        """`count` invocations submitted and tracked in progress by a new environment (its settings with `changes`),
+        then ended on Bedrock, the clock past their first possible end (a sweep asks about them)."""
         jobs = self.start(count, prefix)
-        runtime = self.environment()
+        runtime = self.environment(**changes)
         self.send(*jobs)
         while self.deliver(runtime, batch=100)["received"]:
             pass

@@ -55,6 +55,8 @@ DYNAMODB = CallLimits(attempts=2, connect_timeout=1, read_timeout=2)
 # One attempt: botocore would resend a Publish that timed out after SNS accepted it, and a standard topic would
 # deliver it twice. A timeout is "outcome unknown" instead (errors.OutcomeUnknown), settled by the lease.
 SNS = CallLimits(attempts=1, connect_timeout=1, read_timeout=4)
+# PutEvents likewise: once, its timeout settled by the lease.
+EVENTS = CallLimits(attempts=1, connect_timeout=1, read_timeout=4)
 S3 = CallLimits(attempts=2, connect_timeout=1, read_timeout=2)
 SQS = CallLimits(attempts=2, connect_timeout=1, read_timeout=2)
 
@@ -62,6 +64,7 @@ SQS = CallLimits(attempts=2, connect_timeout=1, read_timeout=2)
 TRACK = BEDROCK.worst_case + DYNAMODB.worst_case  # ask Bedrock, record the answer
 PUBLISH = S3.worst_case + SNS.worst_case + DYNAMODB.worst_case  # list the outputs, publish, mark it published
 RETRY = DYNAMODB.worst_case + PUBLISH  # claim a pending notification, then publish it
+PUT_EVENT = EVENTS.worst_case  # with a bus named, publishing also puts the event, before marking both
 
 Clock = Callable[[], datetime]
 

@@ -34,6 +34,8 @@ class Settings:
     sweep_period: timedelta = timedelta(minutes=1)
     # Where checks are asked for: output events, timers, hand-offs (CHECKS_QUEUE_URL); empty sets no timers.
     checks_queue_url: str = ""
+    # The EventBridge bus every ending is also put on (EVENT_BUS_NAME: a name, "default", or an ARN); empty: none.
+    event_bus_name: str = ""
     # The function's memory (Lambda's own AWS_LAMBDA_FUNCTION_MEMORY_SIZE): its share of a vCPU, 1,769 MB being one.
     memory_mb: int = 1769
 
@@ -59,6 +61,7 @@ class Settings:
             overdue_minutes=_integer(env, "OVERDUE_MINUTES", 60, minimum=1),
             sweep_period=_rate(env.get("SWEEP_SCHEDULE", "").strip() or "rate(1 minute)"),
             checks_queue_url=env.get("CHECKS_QUEUE_URL", "").strip(),
+            event_bus_name=env.get("EVENT_BUS_NAME", "").strip(),
             memory_mb=_integer(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 1769, minimum=128),
             discovery_regions=tuple(dict.fromkeys(_list(env, "DISCOVERY_REGIONS"))),
             discovery_model_ids=frozenset(_list(env, "DISCOVERY_MODEL_IDS")),

@@ -59,12 +59,17 @@ class Notifier:
         self.outputs = outputs
         self._fifo = topic_arn.endswith(".fifo")
 
-    def publish(self, record: dict[str, Any]) -> str:
-        """Publish the ending of `record`; returns the SNS message id. Raises the classified error."""
+    def message(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The notification's JSON object for `record`, its outputs listed where the bucket is named."""
+        return message_of(record, self._outputs_of(record))
+
+    def publish(self, record: dict[str, Any], message: dict[str, Any] | None = None) -> str:
+        """Publish the ending of `record` (its `message`, made here if not given); returns the SNS message id.
+        Raises the classified error."""
         arn, status = record["invocationArn"], record["status"]
         request: dict[str, Any] = {
             "TopicArn": self.topic_arn,
-            "Message": encode(message_of(record, self._outputs_of(record))),
+            "Message": encode(self.message(record) if message is None else message),
             "Subject": f"Bedrock async invocation {status}: {arn.rsplit('/', 1)[-1]}",
             "MessageAttributes": {
                 "status": {"DataType": "String", "StringValue": status},

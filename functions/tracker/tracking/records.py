@@ -12,6 +12,7 @@ keep it alive.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,12 @@ LISTEN = "listen"
 TIMED = "timed"
 IN_PROGRESS_WORK = (POLL, LISTEN, TIMED)
 NOTIFY = "notify"
+# The channels an ending goes out on, each with its own state (PENDING until sent, then PUBLISHED), the id the
+# service gave it and when: the SNS topic always, the EventBridge bus when one is named. One lease (work NOTIFY)
+# covers both, and one write records what a run sent: a channel that failed never makes the other send again.
+NOTIFICATION = "notification"
+EVENT = "event"
+SENT_FIELDS = {NOTIFICATION: ("notificationMessageId", "notifiedAt"), EVENT: ("eventId", "eventPutAt")}
 PENDING = "pending"
 PUBLISHED = "published"
 # An ending first seen longer ago than a record is kept: its notification may have gone out and expired with its
@@ -87,10 +94,18 @@ def invocation_id(arn: str) -> str:
 
 
 class RecordStore:
-    def __init__(self, table_name: str, client: DynamoDBClient, *, retention: timedelta) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        retention: timedelta,
+        channels: tuple[str, ...] = (NOTIFICATION,),
+    ) -> None:
         self.table_name = table_name
         self.client = client
         self.retention = retention
+        self.channels = channels
 
     def observe(
         self,
@@ -127,7 +142,8 @@ class RecordStore:
         if invocation.ended:
             assign("work", NOTIFY)
             assign("dueAt", epoch(lease_until))
-            assign("notification", PENDING)
+            for channel in self.channels:
+                assign(channel, PENDING)
         else:
             assign("work", work)
             assign("dueAt", epoch(next_check_at))
@@ -207,31 +223,35 @@ class RecordStore:
             return None
         return _item(answer["Attributes"])
 
-    def mark_published(self, arn: str, *, now: datetime, message_id: str) -> None:
-        """The notification went out: leave the index for good, and start the record's retention.
-        Raises AlreadyDone if it was not pending."""
-        self._update(
-            arn,
-            "SET #notification = :published, #notifiedAt = :now, #notificationMessageId = :id, #expiresAt = :expires "
-            "REMOVE #work, #dueAt, #lastPublishError",
-            "#notification = :pending",
-            {
-                "published": PUBLISHED,
-                "now": iso(now),
-                "id": message_id,
-                "pending": PENDING,
-                "expires": epoch(now + self.retention),
-            },
-        )
-
-    def release_notification(self, arn: str, *, now: datetime, reason: str) -> None:
-        """A publish failed: make the notification due again now, so that the next sweep retries it."""
-        self._update(
-            arn,
-            "SET #dueAt = :due, #lastPublishError = :reason ADD #publishFailures :one",
-            "#notification = :pending",
-            {"due": epoch(now), "reason": reason[:1000], "one": 1, "pending": PENDING},
-        )
+    def mark_delivered(
+        self, arn: str, *, now: datetime, sent: dict[str, str], finished: bool, failure: str | None = None
+    ) -> None:
+        """What one run sent, in one write: each channel in `sent` (channel: the id the service gave) is published.
+        `finished` (nothing left pending): the record leaves the index for good and its retention starts. Else, with a
+        `failure`, the rest is due again now, so that the next sweep retries it; without one it stays leased (a send
+        whose outcome is unknown: the lease settles it). Raises AlreadyDone if a channel sent was not pending."""
+        values: dict[str, Any] = {"notify": NOTIFY, "pending": PENDING, "published": PUBLISHED, "now": iso(now)}
+        assignments, removals, additions = [], [], []
+        for channel, sent_id in sent.items():
+            id_field, at_field = SENT_FIELDS[channel]
+            values[id_field] = sent_id
+            assignments += [f"#{channel} = :published", f"#{id_field} = :{id_field}", f"#{at_field} = :now"]
+        if finished:
+            values["expires"] = epoch(now + self.retention)
+            assignments.append("#expiresAt = :expires")
+            removals += ["#work", "#dueAt", "#lastPublishError"]
+        elif failure is not None:
+            values.update(due=epoch(now), reason=failure[:1000], one=1)
+            assignments += ["#dueAt = :due", "#lastPublishError = :reason"]
+            additions.append("#publishFailures :one")
+        if not assignments:
+            return
+        expression = "SET " + ", ".join(assignments)
+        expression += " REMOVE " + ", ".join(removals) if removals else ""
+        expression += " ADD " + ", ".join(additions) if additions else ""
+        condition = " AND ".join(["#work = :notify", *(f"#{channel} = :pending" for channel in sent)])
+        used = set(re.findall(r":(\w+)", expression + " " + condition))  # DynamoDB refuses values not used
+        self._update(arn, expression, condition, {name: value for name, value in values.items() if name in used})
 
     def due(self, work: str, *, now: datetime, page_size: int = 500) -> Iterator[list[DueItem]]:
         """Pages of work that is due, most overdue first; a Query on the index, never a Scan.

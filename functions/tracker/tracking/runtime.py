@@ -14,10 +14,11 @@ from .bedrock import BedrockReader
 from .checks import Checks, from_queue
 from .config import Settings
 from .discovery import Discovery
+from .events import EventPublisher
 from .intake import Intake, is_sqs_batch
 from .notifier import Notifier
 from .outputs import OutputLister
-from .records import RecordStore
+from .records import EVENT, NOTIFICATION, RecordStore
 from .sweep import Sweep
 from .timers import Timers
 from .tracker import Clock, Tracker, utcnow
@@ -53,6 +54,15 @@ class Runtime:
             settings.table_name,
             guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB)), clients.DYNAMODB),
             retention=timedelta(days=settings.record_retention_days),
+            channels=(NOTIFICATION, EVENT) if settings.event_bus_name else (NOTIFICATION,),
+        )
+        events = (
+            EventPublisher(
+                settings.event_bus_name,
+                guard.watch(session.client("events", config=config(clients.EVENTS)), clients.EVENTS),
+            )
+            if settings.event_bus_name
+            else None
         )
         outputs = (
             OutputLister(
@@ -90,6 +100,7 @@ class Runtime:
             overdue_after=timedelta(minutes=settings.overdue_minutes),
             clock=clock,
             timers=timers,
+            events=events,
             watched_buckets=settings.output_buckets,
         )
         return cls(

@@ -9,14 +9,17 @@ from enum import StrEnum
 from typing import Any
 
 from .bedrock import BedrockReader
-from .clients import PUBLISH, RETRY, TRACK
+from .clients import PUBLISH, PUT_EVENT, RETRY, TRACK
 from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError
+from .events import EventPublisher
 from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
-from .records import LISTEN, POLL, TIMED, DueItem, RecordStore
+from .records import EVENT, LISTEN, NOTIFICATION, PENDING, POLL, TIMED, DueItem, RecordStore
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
+    EVENTS_NOT_PUT,
+    EVENTS_PUT,
     INVOCATIONS_COMPLETED,
     INVOCATIONS_FAILED,
     INVOCATIONS_OVERDUE,
@@ -64,6 +67,25 @@ class Outcome(StrEnum):
     TOO_OLD_TO_NOTIFY = "too_old_to_notify"  # ended before a record's retention, never seen: recorded, not notified
 
 
+@dataclass(frozen=True)
+class Channel:
+    """One way an ending goes out: its state in the record (`name`), what its errors count as, and how it is sent."""
+
+    name: str
+    errors: str
+    what: str
+    send: Callable[[dict[str, Any], dict[str, Any]], str]
+    sent: Callable[[dict[str, Any], str], None]
+
+    def not_sent(self, arn: str, exc: TrackerError, then: str) -> None:
+        count_error(f"{self.errors}_{exc.kind}")
+        if self.name == EVENT:
+            count(EVENTS_NOT_PUT)
+        logger.warning(
+            f"{self.what} not published; {then}", extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind}
+        )
+
+
 @dataclass
 class Tracker:
     bedrock: BedrockReader
@@ -75,6 +97,7 @@ class Tracker:
     clock: Clock = utcnow
     durations: Durations = field(default_factory=Durations)
     timers: Timers | None = None
+    events: EventPublisher | None = None  # the bus every ending is also put on, if one is named
     _learned_at: datetime | None = field(default=None, init=False)
     # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends.
     watched_buckets: frozenset[str] = frozenset()
@@ -241,7 +264,7 @@ class Tracker:
 
     def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
         """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
-        self._require(RETRY, deadline)
+        self._require(RETRY + self._put_time(), deadline)
         record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
         if record is None:
             return Outcome.NOT_CLAIMED
@@ -254,48 +277,91 @@ class Tracker:
             raise OutOfTime(f"needs up to {work.total_seconds():.0f} s; less is left before the deadline")
 
     def _publish(self, record: dict[str, Any], deadline: datetime) -> Outcome:
+        """Send the ending on each channel still pending (the topic, the bus), then record in one write what went."""
         arn = record["invocationArn"]
         try:
-            # Publishing and recording it go together: never publish without the time to mark it published.
-            self._require(PUBLISH, deadline)
-            message_id = self.notifier.publish(record)
-        except (OutOfTime, OutcomeUnknown) as exc:
-            # Kept leased, not released: if SNS did take it, an immediate retry would repeat it; when the lease
-            # runs out a sweep publishes (a FIFO topic drops the repeat by its deduplication id).
+            # Sending and recording it go together: never send without the time to mark it sent.
+            self._require(PUBLISH + self._put_time(), deadline)
+        except OutOfTime as exc:
             count_error(f"publish_{exc.kind}")
             logger.warning(
                 "notification not published; a sweep publishes it when its lease runs out",
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
             )
             return Outcome.NOTIFICATION_PENDING
-        except TrackerError as exc:
-            count_error(f"publish_{exc.kind}")
-            logger.warning(
-                "notification not published; a sweep will retry it",
-                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
+        pending = [channel for channel in self._channels() if record.get(channel.name) == PENDING]
+        message = self.notifier.message(record) if pending else {}
+        sent: dict[str, str] = {}
+        unknown: OutcomeUnknown | None = None
+        failed: TrackerError | None = None
+        for channel in pending:
+            try:
+                sent[channel.name] = channel.send(record, message)
+            except OutcomeUnknown as exc:
+                # Kept leased, not released: if the service did take it, an immediate retry would repeat it; when
+                # the lease runs out a sweep sends it (a FIFO topic drops the repeat by its deduplication id).
+                unknown = exc
+                channel.not_sent(arn, exc, "a sweep publishes it when its lease runs out")
+            except TrackerError as exc:
+                failed = exc
+                channel.not_sent(arn, exc, "a sweep will retry it")
+            else:
+                channel.sent(record, sent[channel.name])
+        finished = unknown is None and failed is None
+        try:
+            self.records.mark_delivered(
+                arn,
+                now=self.clock(),
+                sent=sent,
+                finished=finished,
+                failure=failed.reason if failed is not None and unknown is None else None,
             )
-            self._release(arn, exc.reason)
-            return Outcome.NOTIFICATION_PENDING
+        except AlreadyDone:
+            logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
+        except TrackerError as exc:
+            count_error(f"bookkeeping_{exc.kind}")
+            if not sent:  # only a release: the lease runs out by itself, and the retry comes later
+                logger.warning(
+                    "could not release the notification lease", extra={"invocationArn": arn, "reason": exc.reason}
+                )
+                return Outcome.NOTIFICATION_PENDING
+            # The one window we cannot close on a standard topic or a bus: sent, but not recorded as such. The
+            # lease runs out and a sweep sends again (FIFO topics drop it by deduplication id).
+            logger.error(
+                "published but not marked; the notification may be repeated once the lease ends",
+                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
+            )
+        return Outcome.NOTIFIED if finished else Outcome.NOTIFICATION_PENDING
+
+    def _put_time(self) -> timedelta:
+        return PUT_EVENT if self.events is not None else timedelta(0)
+
+    def _channels(self) -> list[Channel]:
+        channels = [Channel(NOTIFICATION, "publish", "notification", self.notifier.publish, self._notified)]
+        if self.events is not None:
+            channels.append(Channel(EVENT, "event", "event", self._put_event, self._event_put))
+        return channels
+
+    def _put_event(self, record: dict[str, Any], message: dict[str, Any]) -> str:
+        assert self.events is not None
+        return self.events.put(message)
+
+    def _notified(self, record: dict[str, Any], message_id: str) -> None:
         count(NOTIFICATIONS_PUBLISHED)
         if record.get("endTime"):
             delay = self.clock() - parse_iso(str(record["endTime"]))
             seconds(NOTIFICATION_DELAY, max(0.0, delay.total_seconds()))
         logger.info(
-            "notification published", extra={"invocationArn": arn, "messageId": message_id, "status": record["status"]}
+            "notification published",
+            extra={"invocationArn": record["invocationArn"], "messageId": message_id, "status": record["status"]},
         )
-        try:
-            self.records.mark_published(arn, now=self.clock(), message_id=message_id)
-        except AlreadyDone:
-            logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
-        except TrackerError as exc:
-            # The one window we cannot close on a standard topic: published, but not recorded as such.
-            # The lease runs out and a sweep publishes again (FIFO topics drop it by deduplication id).
-            count_error(f"bookkeeping_{exc.kind}")
-            logger.error(
-                "published but not marked; the notification may be repeated once the lease ends",
-                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
-            )
-        return Outcome.NOTIFIED
+
+    def _event_put(self, record: dict[str, Any], event_id: str) -> None:
+        count(EVENTS_PUT)
+        logger.info(
+            "event put",
+            extra={"invocationArn": record["invocationArn"], "eventId": event_id, "status": record["status"]},
+        )
 
     def _next_check(self, invocation: Invocation, now: datetime, work: str) -> datetime:
         if work in (LISTEN, TIMED) and self.max_poll_interval > timedelta(0):
@@ -313,13 +379,4 @@ class Tracker:
                     "submitTime": iso(invocation.submit_time),
                     "modelId": invocation.model_id,
                 },
-            )
-
-    def _release(self, arn: str, reason: str) -> None:
-        try:
-            self.records.release_notification(arn, now=self.clock(), reason=reason)
-        except TrackerError as exc:  # the lease runs out by itself; the retry only comes later
-            count_error(f"bookkeeping_{exc.kind}")
-            logger.warning(
-                "could not release the notification lease", extra={"invocationArn": arn, "reason": exc.reason}
             )
