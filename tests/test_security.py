@@ -53,7 +53,7 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
 ) -> None:
     found = statements(translated)
     assert {name for name, _ in found} == {
-        "TrackerRole", "OutputListingPolicy", "DiscoveryPolicy", "EventsPolicy",
+        "TrackerRole", "TrackerFunctionSweepRole", "OutputListingPolicy", "DiscoveryPolicy", "EventsPolicy",
     }  # fmt: skip
     for role, statement in found:
         assert statement["Effect"] == "Allow"
@@ -140,20 +140,13 @@ def test_discovery_can_list_only_when_it_is_on() -> None:
 
 
 def test_the_schedule_can_only_invoke_the_function_and_dead_letter_to_its_queue(translated: dict[str, Any]) -> None:
-    resources = translated["Resources"]
-    rule = resources["TrackerFunctionSweep"]
-    assert rule["Type"] == "AWS::Events::Rule"
-    (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": ["TrackerFunction", "Arn"]}
-    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}
-    (permission,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
-    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
-    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": ["TrackerFunctionSweep", "Arn"]}
-    policy = resources["DeadLetterQueuesPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    (allowed,) = [s for s in policy if s.get("Sid") == "ScheduleDeadLetters"]
-    assert allowed["Principal"] == {"Service": "events.amazonaws.com"}
-    assert allowed["Resource"] == {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}
-    assert allowed["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["TrackerFunctionSweep", "Arn"]}}}
+    scheduler = {
+        as_list(s["Action"])[0]: s["Resource"] for r, s in statements(translated) if r == "TrackerFunctionSweepRole"
+    }
+    assert scheduler == {
+        "lambda:InvokeFunction": {"Fn::GetAtt": ["TrackerFunction", "Arn"]},
+        "sqs:SendMessage": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
+    }
 
 
 def test_queues_and_topics_refuse_requests_without_tls() -> None:

@@ -90,11 +90,11 @@ def test_intake_is_an_sqs_queue_with_partial_batch_failures_and_a_dead_letter_qu
     assert queue["VisibilityTimeout"] >= 6 * timeout
 
 
-def test_sweep_is_an_eventbridge_schedule_with_input_retries_and_its_own_dead_letter_queue() -> None:
+def test_sweep_is_a_schedule_v2_with_input_retries_and_its_own_dead_letter_queue() -> None:
     event = function()["Events"]["Sweep"]
-    assert event["Type"] == "Schedule"  # a rule: Scheduler's schedules cannot be published to SAR
+    assert event["Type"] == "ScheduleV2"
     properties = event["Properties"]
-    assert properties["Schedule"] == {"Ref": "SweepSchedule"}
+    assert properties["ScheduleExpression"] == {"Ref": "SweepSchedule"}
     assert template.parameter_default("SweepSchedule") == "rate(1 minute)"
     assert properties["Input"]
     assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
@@ -151,6 +151,7 @@ def test_outputs_name_what_users_need() -> None:
 # The property that carries each resource type's physical name, when it has one; a name fixed in the template is the
 # same in every stack, and a second stack in the account and region fails to create it.
 PHYSICAL_NAMES = {
+    "AWS::Scheduler::Schedule": "Name",
     "AWS::SNS::Topic": "TopicName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::DynamoDB::Table": "TableName",
@@ -179,7 +180,8 @@ def test_no_physical_name_is_the_same_in_two_stacks() -> None:
         value = resource.get("Properties", {}).get(PHYSICAL_NAMES.get(kind, ""))
         if value is not None:
             assert "AWS::StackName" in json.dumps(value), f"{name} ({kind}) is always named {value!r}"
-    assert "Name" not in resources["TrackerFunctionSweep"]["Properties"]  # the schedule's rule: named per stack
+    (schedule,) = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert "Name" not in schedule["Properties"]  # OmitName: CloudFormation names it per stack
 
 
 class Rules:
