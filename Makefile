@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: dev test lint format typecheck template unit build publish demo bench stack mutants clean
+.PHONY: dev test quick lint format typecheck template unit integration reliability build publish demo bench stack mutants clean
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
 
@@ -59,12 +59,24 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules  # rules take every word after them
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
 
+TEST_ENV = SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov \
+	PYTHON313=$(PYTHON)
+
+# One layer at a time (seconds to a few minutes each); `quick` is everything but the end-to-end runs.
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit -q
 
+integration: $(VENV)/.installed
+	$(BIN)/pytest tests/integration -q
+
+reliability: $(VENV)/.installed
+	$(BIN)/pytest tests/reliability -q
+
+quick: lint typecheck $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+	$(TEST_ENV) $(BIN)/pytest -q -m "not slow"
+
 test: lint typecheck $(SAM_VENV)/.installed $(CLI_VENV)/.installed $(CHECKOV_VENV)/.installed
-	SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov \
-		PYTHON313=$(PYTHON) $(BIN)/pytest -q
+	$(TEST_ENV) $(BIN)/pytest -q
 
 # Each mutation of tests/mutants.py breaks a guarantee; the suite must fail on every one (a few minutes).
 mutants: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import GiveUp, Rejected, classify
+from .errors import GiveUp, Rejected, call, classify
 from .invocations import Invocation, InvocationArn
 from .telemetry import BEDROCK_CALLS, count
 
@@ -46,12 +46,9 @@ class BedrockReader:
         """GetAsyncInvoke. Raises Rejected (validation, access denied), RetryLater, or UnexpectedAnswer."""
         count(BEDROCK_CALLS)
         try:
-            answer = self.client(arn.region).get_async_invoke(invocationArn=arn.arn)
-        except (ClientError, BotoCoreError) as exc:
-            error = classify(exc)
-            if isinstance(error, GiveUp):
-                raise Rejected(f"Bedrock refused {arn.arn}: {error.reason}") from exc
-            raise error from exc
+            answer = call(self.client(arn.region).get_async_invoke, invocationArn=arn.arn)
+        except GiveUp as exc:
+            raise Rejected(f"Bedrock refused {arn.arn}: {exc.reason}") from exc
         return Invocation.from_answer(arn.arn, answer)
 
     def submitted_since(self, region: str, since: datetime) -> Iterator[list[AsyncInvokeSummaryTypeDef]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -87,9 +87,14 @@ class UnexpectedAnswer(RetryLater):
 
 
 class AlreadyDone(TrackerError):
-    """Nothing went wrong: a conditional write found the work already done by another run."""
+    """Nothing went wrong: a conditional write found the work already done by another run. `item` is the item as
+    it found it, when the write asked for it (ReturnValuesOnConditionCheckFailure), in DynamoDB's JSON."""
 
     kind = "already_done"
+
+    def __init__(self, reason: str, item: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.item = item or {}
 
 
 _THROTTLING = {
@@ -137,7 +142,7 @@ def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per 
     message = f"{exc.operation_name}: {code}: {error.get('Message', '')}".rstrip(": ")
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in _DONE:
-        return AlreadyDone(message)
+        return AlreadyDone(message, cast(dict[str, Any], exc.response.get("Item")))
     if code in _THROTTLING or status == 429:
         return Throttled(message)
     if code in _SERVER or status >= 500:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from . import jsontext
-from .errors import classify
+from .errors import call
 from .invocations import COMPLETED, FAILED, parse_iso
 from .outputs import OutputLister
 
@@ -79,10 +77,7 @@ class Notifier:
         if self._fifo:
             request["MessageGroupId"] = arn
             request["MessageDeduplicationId"] = deduplication_id(arn, status)
-        try:
-            return str(self.client.publish(**request)["MessageId"])
-        except (ClientError, BotoCoreError) as exc:
-            raise classify(exc) from exc
+        return str(call(self.client.publish, **request)["MessageId"])
 
     def _outputs_of(self, record: dict[str, Any]) -> list[dict[str, Any]] | None:
         if self.outputs is None or record.get("status") != COMPLETED:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .errors import classify
+from .errors import TrackerError, call
 from .telemetry import count_error, logger
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
@@ -31,9 +29,8 @@ class OutputLister:
             return None
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         try:
-            answer = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=MAX_OBJECTS)
-        except (ClientError, BotoCoreError) as exc:
-            error = classify(exc)
+            answer = call(self.client.list_objects_v2, Bucket=bucket, Prefix=prefix, MaxKeys=MAX_OBJECTS)
+        except TrackerError as error:
             count_error(f"output_listing_{error.kind}")
             logger.warning(
                 "could not list the invocation's output",

@@ -16,12 +16,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import AlreadyDone, call, classify
+from .errors import AlreadyDone, call
 from .invocations import IN_PROGRESS, Invocation, iso, parse_iso
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
@@ -153,7 +152,8 @@ class RecordStore:
             else "attribute_not_exists(#invocationArn) OR #status = :inProgress"
         )
         try:
-            answer = self.client.update_item(
+            answer = call(
+                self.client.update_item,
                 TableName=self.table_name,
                 Key={"invocationArn": {"S": invocation.invocation_arn}},
                 # Work remains, so the record must not expire (see the module's docstring).
@@ -166,14 +166,8 @@ class RecordStore:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            error = classify(exc)
-            if isinstance(error, AlreadyDone):  # it had already ended (another run owns that ending), or is not there
-                old = cast(dict[str, Any], exc.response.get("Item", {}))  # ReturnValuesOnConditionCheckFailure
-                return Observation(record=_item(old), ended_now=False, created=False)
-            raise error from exc
-        except BotoCoreError as exc:
-            raise classify(exc) from exc
+        except AlreadyDone as exc:  # it had already ended (another run owns that ending), or is not there
+            return Observation(record=_item(exc.item), ended_now=False, created=False)
         record = _item(answer["Attributes"])
         return Observation(record=record, ended_now=invocation.ended, created=record["firstSeenAt"] == iso(now))
 
