@@ -89,8 +89,6 @@ def test_settings_from_the_environment_the_template_sets() -> None:
     assert settings.max_poll_interval_seconds == 300
     assert settings.concurrency == 8
     assert settings.record_retention_days == 30
-    assert not settings.fifo_topic
-    assert Settings.from_env({**BASE, "TOPIC_ARN": "arn:aws:sns:us-east-1:1:n.fifo"}).fifo_topic
 
 
 @pytest.mark.parametrize(

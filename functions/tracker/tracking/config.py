@@ -43,10 +43,6 @@ class Settings:
     def cpu_share(self) -> float:
         return min(1.0, self.memory_mb / 1769)
 
-    @property
-    def fifo_topic(self) -> bool:
-        return self.topic_arn.endswith(".fifo")
-
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

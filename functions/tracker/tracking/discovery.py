@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .bedrock import BedrockReader
-from .errors import AlreadyDone, OutOfTime, TrackerError, UnexpectedAnswer
+from .errors import OutOfTime, TrackerError, UnexpectedAnswer
 from .invocations import Invocation
 from .records import RecordStore
-from .telemetry import count, count_error, logger
+from .telemetry import INVOCATIONS_DISCOVERED, count, count_error, logger
 from .tracker import Tracker
 
-INVOCATIONS_DISCOVERED = "InvocationsDiscovered"
 # Submission times come from Bedrock's clock: look a little before the watermark, and let the keys sort it out.
 OVERLAP = timedelta(minutes=5)
 # The first time discovery runs in a region, it adopts what was submitted in the hour before.
@@ -82,10 +81,7 @@ class Discovery:
         return invocation
 
     def _adopt(self, invocation: Invocation, deadline: datetime) -> str:
-        try:
-            outcome = self.tracker.record(invocation, deadline=deadline)
-        except AlreadyDone:
-            return "already_tracked"
+        outcome = self.tracker.record(invocation, deadline=deadline)  # a record found ended is ALREADY_ENDED
         count(INVOCATIONS_DISCOVERED)
         logger.info(
             "invocation discovered", extra={"invocationArn": invocation.invocation_arn, "outcome": outcome.value}

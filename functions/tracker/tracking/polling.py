@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .invocations import Invocation
+from .invocations import COMPLETED, Invocation
 
 # Known floors: the shortest run each family's jobs take (Nova Reel: about 90 s for a 6 s video).
 PROFILES: dict[str, timedelta] = {
@@ -50,7 +50,7 @@ class Durations:
         self._lock = threading.Lock()
 
     def record(self, invocation: Invocation, *, now: datetime | None = None) -> None:
-        if invocation.end_time is None or invocation.status != "Completed":
+        if invocation.end_time is None or invocation.status != COMPLETED:
             return  # failures can end early (content filters) and say nothing about how long a job runs
         seconds = (invocation.end_time - invocation.submit_time).total_seconds()
         if seconds >= 0:

@@ -16,6 +16,7 @@ INVOCATIONS_TRACKED = "InvocationsTracked"
 INVOCATIONS_COMPLETED = "InvocationsCompleted"
 INVOCATIONS_FAILED = "InvocationsFailed"
 NOTIFICATIONS_PUBLISHED = "NotificationsPublished"
+INVOCATIONS_DISCOVERED = "InvocationsDiscovered"
 EVENTS_PUT = "EventsPut"  # endings put on the EventBridge bus
 EVENTS_NOT_PUT = "EventsNotPut"  # puts that failed (or went unanswered): a sweep retries them
 BEDROCK_CALLS = "BedrockCalls"
