@@ -393,39 +393,30 @@ class LocalStack:
 
     def notifications(self, *, wait: float = 0) -> list[dict[str, Any]]:
         """Drain the subscriber queue: the SNS envelopes, with `message` parsed from their `Message`."""
-        sqs = self.client("sqs")
-        received: list[dict[str, Any]] = []
-        while True:
-            answer = sqs.receive_message(
-                QueueUrl=self.resources.subscriber_queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=int(wait) if not received else 0,
-            )
-            messages = answer.get("Messages", [])
-            if not messages:
-                return received
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                envelope["message"] = json.loads(envelope["Message"])
-                received.append(envelope)
-                sqs.delete_message(QueueUrl=self.resources.subscriber_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+        def envelope(body: str) -> dict[str, Any]:
+            parsed: dict[str, Any] = json.loads(body)
+            return {**parsed, "message": json.loads(parsed["Message"])}
+
+        return self._drain(self.resources.subscriber_queue_url, envelope, wait=wait)
 
     def events(self, *, wait: float = 0) -> list[dict[str, Any]]:
         """Drain the queue the user's rule on the bus sends to: the EventBridge events, as their targets get them."""
+        return self._drain(self.resources.event_subscriber_queue_url, json.loads, wait=wait)
+
+    def _drain(self, url: str, parse: Callable[[str], dict[str, Any]], *, wait: float) -> list[dict[str, Any]]:
+        """Every message in the queue at `url`, parsed and deleted; waits up to `wait` s for the first."""
         sqs = self.client("sqs")
         received: list[dict[str, Any]] = []
         while True:
             answer = sqs.receive_message(
-                QueueUrl=self.resources.event_subscriber_queue_url,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=int(wait) if not received else 0,
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=int(wait) if not received else 0
             )
             messages = answer.get("Messages", [])
             if not messages:
                 return received
             for message in messages:
-                received.append(json.loads(message["Body"]))
-                url = self.resources.event_subscriber_queue_url
+                received.append(parse(message["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def dead_letters(self) -> list[str]:
