@@ -11,7 +11,7 @@ from datetime import timedelta
 from types import ModuleType
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import Clock, arn, sqs_event
+from tests.helpers import Clock, arn, sqs_event
 from tracking.invocations import Invocation
 from tracking.runtime import Runtime
 
@@ -24,7 +24,7 @@ def teach(runtime: Runtime, seconds: float, count: int = 30, *, spread: float = 
     for each one after the first."""
     submitted = runtime.tracker.clock() - timedelta(days=1)
     for i in range(count):
-        runtime.tracker.durations.record(
+        runtime.tracker.durations.learn(
             Invocation.from_answer(
                 arn(f"taught{i:06d}"),
                 {

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from local_stack.bedrock_simulator import ARN_PATTERN, Fault, Simulator, SimulatorServer
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import start_on_bedrock
+from tests.helpers import start_on_bedrock
 
 
 class Clock:

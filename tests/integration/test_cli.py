@@ -11,7 +11,7 @@ import pytest
 
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
+from tests.helpers import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
 from tracker_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import PAST_THE_FLOOR, sqs_event, start_on_bedrock
+from tests.helpers import PAST_THE_FLOOR, sqs_event, start_on_bedrock
 from tracking.runtime import Runtime
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import Clock, Invoke, arn, fail_on_the_wire, sqs_event
+from tests.helpers import Clock, Invoke, arn, fail_on_the_wire, sqs_event
 from tests.integration.test_sweep import record_of
 
 

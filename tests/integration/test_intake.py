@@ -9,7 +9,7 @@ import pytest
 
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import PAST_THE_FLOOR, Invoke, LogLines, arn, fail_on_the_wire, load_event, sqs_event
+from tests.helpers import PAST_THE_FLOOR, Invoke, LogLines, arn, fail_on_the_wire, load_event, sqs_event
 from tracking import clients
 
 

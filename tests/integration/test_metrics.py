@@ -12,7 +12,7 @@ from local_stack import template
 from local_stack.bedrock_simulator import Fault
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import EventDelivery, LocalStack, Resources
-from tests.conftest import PAST_THE_FLOOR, Clock, Invoke, arn, fail_on_the_wire, sqs_event
+from tests.helpers import PAST_THE_FLOOR, Clock, Invoke, arn, fail_on_the_wire, sqs_event
 from tests.integration.test_adaptive_polling import teach
 from tracking import clients
 from tracking.runtime import Runtime

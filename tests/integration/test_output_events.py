@@ -10,7 +10,7 @@ from types import ModuleType
 
 from local_stack.lambda_driver import LambdaDriver
 from local_stack.stack import EventDelivery, LocalStack, Resources
-from tests.conftest import PAST_THE_FLOOR, Clock, arn, sqs_event, start_on_bedrock
+from tests.helpers import PAST_THE_FLOOR, Clock, arn, sqs_event, start_on_bedrock
 from tests.integration.test_adaptive_polling import UNHEARD, teach
 
 

@@ -7,7 +7,7 @@ import threading
 from types import ModuleType
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import (
+from tests.helpers import (
     PAST_THE_FLOOR,
     Clock,
     Invoke,

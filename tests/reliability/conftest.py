@@ -17,7 +17,7 @@ import pytest
 from local_stack.aws_proxy import Fault
 from local_stack.lambda_driver import Killed, killed_at, sqs_event
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import PAST_THE_FLOOR, Clock, arn, fail_on_the_wire
+from tests.helpers import PAST_THE_FLOOR, Clock, arn, fail_on_the_wire
 from tracking import clients
 from tracking.config import Settings
 from tracking.records import RecordStore

@@ -13,7 +13,7 @@ import pytest
 
 from local_stack.aws_proxy import Fault
 from local_stack.bedrock_simulator import Fault as BedrockFault
-from tests.conftest import PAST_THE_FLOOR, fail_on_the_wire
+from tests.helpers import PAST_THE_FLOOR, fail_on_the_wire
 from tests.reliability.conftest import Waves, World, crash_once, fail_write, hook
 from tracking import clients
 from tracking.errors import OutcomeUnknown
@@ -385,7 +385,7 @@ def test_sweeps_and_intakes_at_once_in_separate_processes_notify_each_ending_onc
 
 
 def _records(bodies: list[str], world: World) -> list[dict[str, Any]]:
-    from tests.conftest import sqs_event
+    from tests.helpers import sqs_event
 
     records: list[dict[str, Any]] = sqs_event(*bodies)["Records"]
     for i, record in enumerate(records):

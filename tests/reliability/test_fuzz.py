@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_stack.stack import LocalStack, Resources
-from tests.conftest import sqs_event
+from tests.helpers import sqs_event
 from tests.reliability.conftest import World
 from tracking.errors import GiveUp, TrackerError, UnexpectedAnswer
 from tracking.invocations import ARN_PATTERN, STATUSES, Invocation

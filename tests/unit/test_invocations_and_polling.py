@@ -121,12 +121,12 @@ def completed(seconds: float, model: str = "amazon.nova-reel-v1:1") -> Invocatio
 def test_learned_durations_move_the_first_check_once_enough_jobs_have_ended() -> None:
     durations = Durations()
     for i in range(LEARN_AFTER - 1):
-        durations.record(completed(900 + i))
+        durations.learn(completed(900 + i))
     now = SUBMIT + timedelta(seconds=1)
     assert next_check_at(invocation(), now=now, max_interval=timedelta(hours=1), durations=durations) == (
         SUBMIT + timedelta(seconds=75)  # not enough seen: the profile's floor
     )
-    durations.record(completed(950))
+    durations.learn(completed(950))
     learned = next_check_at(invocation(), now=now, max_interval=timedelta(hours=1), durations=durations)
     ended = sorted([900 + i for i in range(LEARN_AFTER - 1)] + [950])
     assert learned == SUBMIT + timedelta(seconds=ended[int(0.05 * LEARN_AFTER)])  # their 5th percentile
@@ -137,9 +137,9 @@ def test_learned_durations_move_the_first_check_once_enough_jobs_have_ended() ->
 def test_failures_and_other_models_do_not_teach_durations() -> None:
     durations = Durations()
     for _ in range(LEARN_AFTER):
-        durations.record(completed(900, model="luma.ray-v2:0"))
+        durations.learn(completed(900, model="luma.ray-v2:0"))
         failed = Invocation.from_answer(ARN, answer(status="Failed", endTime=SUBMIT + timedelta(seconds=5)))
-        durations.record(failed)
+        durations.learn(failed)
     assert durations.floor("amazon.nova-reel-v1:1") is None
     assert durations.floor("luma.ray-v2:0") == timedelta(seconds=900)
 
@@ -165,7 +165,7 @@ def ask(
 def learned(*seconds: float) -> Durations:
     durations = Durations()
     for value in seconds:
-        durations.record(completed(value))
+        durations.learn(completed(value))
     return durations
 
 

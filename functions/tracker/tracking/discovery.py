@@ -81,7 +81,7 @@ class Discovery:
         return invocation
 
     def _adopt(self, invocation: Invocation, deadline: datetime) -> str:
-        outcome = self.tracker.record(invocation, deadline=deadline)  # a record found ended is ALREADY_ENDED
+        outcome = self.tracker.observe(invocation, deadline=deadline)  # a record found ended is ALREADY_ENDED
         count(INVOCATIONS_DISCOVERED)
         logger.info(
             "invocation discovered", extra={"invocationArn": invocation.invocation_arn, "outcome": outcome.value}

@@ -30,10 +30,10 @@ class ConcurrentBatchProcessor(BatchProcessor):
 
 
 def is_sqs_batch(event: Any) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list) or not records:
+    messages = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(messages, list) or not messages:
         return False
-    return all(isinstance(record, dict) and record.get("eventSource") == "aws:sqs" for record in records)
+    return all(isinstance(message, dict) and message.get("eventSource") == "aws:sqs" for message in messages)
 
 
 class Intake:
@@ -45,15 +45,16 @@ class Intake:
     def handle(self, event: dict[str, Any], *, deadline: datetime) -> PartialItemFailureResponse:
         count(SUBMISSIONS_RECEIVED, len(event["Records"]))
         self.tracker.learn_from_others()  # timers need the durations every environment learned
+        # Powertools calls the handler with the SQS message as `record=`
         handler: Callable[[SQSRecord], Outcome] = lambda record: self.submit(record, deadline=deadline)  # noqa: E731
         response = process_partial_response(event=event, record_handler=handler, processor=self.processor)
         self.tracker.share_what_was_learned()
         return response
 
-    def submit(self, record: SQSRecord, *, deadline: datetime) -> Outcome:
+    def submit(self, message: SQSRecord, *, deadline: datetime) -> Outcome:
         """Track one message. Raising marks it failed: it comes back, and after maxReceiveCount rests in the DLQ."""
         try:
-            submission = parse_submission(record.body)
+            submission = parse_submission(message.body)
             if self.allowed_accounts and submission.arn.account not in self.allowed_accounts:
                 raise AccountNotAllowed(
                     f"invocation of account {submission.arn.account}: this tracker reads only the invocations of "
@@ -66,19 +67,19 @@ class Intake:
             logger.warning(
                 "submission not tracked",
                 extra={
-                    "messageId": record.message_id,
+                    "messageId": message.message_id,
                     "kind": exc.kind,
                     "reason": exc.reason,
-                    "receiveCount": record.attributes.approximate_receive_count,
+                    "receiveCount": message.attributes.approximate_receive_count,
                 },
             )
             raise
         except Exception:  # a bug: still one line naming the message, and the message is not lost
             count_error("unexpected")
-            logger.exception("submission failed unexpectedly", extra={"messageId": record.message_id})
+            logger.exception("submission failed unexpectedly", extra={"messageId": message.message_id})
             raise
         logger.info(
             "submission tracked",
-            extra={"messageId": record.message_id, "invocationArn": submission.arn.arn, "outcome": outcome.value},
+            extra={"messageId": message.message_id, "invocationArn": submission.arn.arn, "outcome": outcome.value},
         )
         return outcome

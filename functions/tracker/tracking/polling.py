@@ -49,7 +49,7 @@ class Durations:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
-    def record(self, invocation: Invocation, *, now: datetime | None = None) -> None:
+    def learn(self, invocation: Invocation, *, now: datetime | None = None) -> None:
         if invocation.end_time is None or invocation.status != COMPLETED:
             return  # failures can end early (content filters) and say nothing about how long a job runs
         seconds = (invocation.end_time - invocation.submit_time).total_seconds()

@@ -48,7 +48,7 @@ SENT_FIELDS = {NOTIFICATION: ("notificationMessageId", "notifiedAt"), EVENT: ("e
 PENDING = "pending"
 PUBLISHED = "published"
 # An ending first seen longer ago than a record is kept: its notification may have gone out and expired with its
-# record, so it is recorded and not notified (see Tracker.record).
+# record, so it is recorded and not notified (see Tracker.observe).
 SKIPPED = "skipped"
 
 _serializer = TypeSerializer()

@@ -126,9 +126,9 @@ class Tracker:
             if timer:
                 self.set_timer(invocation, after=timer)
             return Outcome.IN_PROGRESS
-        return self.record(invocation, deadline=deadline, context=context)
+        return self.observe(invocation, deadline=deadline, context=context)
 
-    def record(self, invocation: Invocation, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
+    def observe(self, invocation: Invocation, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
         """Record what Bedrock said of an invocation (asked just now, or listed by discovery); publish its ending
         if this run recorded it.
 
@@ -167,7 +167,7 @@ class Tracker:
                 return Outcome.ALREADY_ENDED
             self._report_if_overdue(invocation, now)
             return Outcome.IN_PROGRESS
-        self.durations.record(invocation, now=now)
+        self.durations.learn(invocation, now=now)
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
         count_ending(invocation.model_id, invocation.status)
         logger.info("invocation ended", extra={"invocationArn": invocation.invocation_arn, "status": invocation.status})

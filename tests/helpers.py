@@ -1,0 +1,100 @@
+"""What the tests share besides fixtures: the test's clock, ARNs and SQS events in Lambda's shape, faults on the
+wire, the function's log lines. Fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from local_stack.aws_proxy import Fault
+from local_stack.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+ACCOUNT = "123456789012"
+
+
+class Clock:
+    """The test's clock: the function's, and the stack's (Bedrock's jobs, DynamoDB's TTL, SNS FIFO deduplication).
+    Leases, due times and jobs run out when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += timedelta(seconds=seconds)
+
+    def advance_to(self, moment: datetime) -> None:
+        with self._lock:
+            self.now = max(self.now, moment)
+
+
+# Past any job's first forced check (the template's 300 s interval): a sweep then asks about it, whether its output
+# lands in a watched bucket (first due after the interval) or not (first due when it can have ended).
+PAST_THE_FLOOR = 310
+
+
+def arn(invocation_id: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
+    return f"arn:aws:bedrock:{region}:{account}:async-invoke/{invocation_id}"
+
+
+def start_on_bedrock(stack: LocalStack, model: str = "amazon.nova-reel-v1:1", folder: str = "videos") -> str:
+    """StartAsyncInvoke on the simulator through boto3, writing under the stack's bucket: a real ARN back."""
+    answer = stack.client("bedrock-runtime").start_async_invoke(
+        modelId=model,
+        modelInput={"taskType": "TEXT_VIDEO"},
+        outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{stack.resources.bucket}/{folder}"}},
+    )
+    return str(answer["invocationArn"])
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """A Lambda SQS event with these bodies, in the shape of events/sqs_good_batch.json."""
+    template = load_event("sqs_good_batch.json")["Records"][0]
+    return {
+        "Records": [
+            {**template, "messageId": f"message-{i}", "body": body, "md5OfBody": "0" * 32}
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+Invoke = Callable[[dict[str, Any]], Any]
+
+
+class LogLines(logging.Handler):
+    """The function's structured log lines, parsed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+    def where(self, **fields: Any) -> list[dict[str, Any]]:
+        return [line for line in self.lines if all(line.get(k) == v for k, v in fields.items())]
+
+
+def fail_on_the_wire(
+    stack: LocalStack, service: str, operation: str, *, code: str, status: int = 500, calls: int = 1, match: str = ""
+) -> Fault:
+    """The function's next `calls` requests of `operation` (whose body holds `match`) answer with the AWS error
+    `code`, on the wire: botocore sees each one and retries as it would (to fail one call of the function past its
+    retries, pass that client's attempts). Returns the fault; its `hits` count the requests it answered."""
+    return stack.proxy.inject(Fault(service, operation, code=code, status=status, times=calls, match=match))
