@@ -89,8 +89,8 @@ mutants: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed
 demo: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m local_stack.demo $(ARGS)
 
-bench: $(VENV)/.installed
-	$(BIN)/python bench/run.py $(ARGS)
+bench: $(VENV)/.installed $(SAM_VENV)/.installed
+	SAM=$(abspath $(SAM)) PYTHON313=$(PYTHON) $(BIN)/python bench/run.py $(ARGS)
 
 stack: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m local_stack.serve $(ARGS)

@@ -132,6 +132,9 @@ class Runtime:
         )
 
     def handle(self, event: Any, lambda_context: Any = None) -> dict[str, Any]:
+        """An SQS batch is intake (or, from the checks queue, checks asked for now); in the contract's words, "any
+        event that is not an SQS batch is a sweep". The schedule's Input (`"action": "sweep"`) is not read: it names
+        the event for whoever reads it in the logs, and a manual invoke with `{}` sweeps as well."""
         deadline = self.guard.deadline = self.deadline(lambda_context)
         try:
             if is_sqs_batch(event):
