@@ -432,7 +432,8 @@ def bench_package() -> None:
     with tempfile.TemporaryDirectory() as build:
         built = subprocess.run(
             [sam, "build", "--template", str(ROOT / "template.yaml"), "--build-dir", build],
-            cwd=ROOT, env={**os.environ, "PATH": path, "SAM_CLI_TELEMETRY": "0"}, capture_output=True, text=True, check=False,
+            cwd=ROOT, env={**os.environ, "PATH": path, "SAM_CLI_TELEMETRY": "0"},
+            capture_output=True, text=True, check=False,
         )  # fmt: skip
         if built.returncode != 0:
             print(f"  package size: skipped (sam build failed: {(built.stdout + built.stderr).strip()[-300:]})")
