@@ -71,8 +71,10 @@ MUTANTS = [
         "the due-work index projects keys only",
         "template.yaml",
         (
-            ("ProjectionType: INCLUDE", "ProjectionType: KEYS_ONLY"),
-            ("            NonKeyAttributes: [submitTime, modelArn]\n", ""),
+            (
+                "            ProjectionType: INCLUDE\n            NonKeyAttributes: [submitTime, modelArn]\n",
+                "            ProjectionType: KEYS_ONLY\n",
+            ),
         ),
         (
             "tests/integration/test_adaptive_polling.py::test_a_sweep_skips_without_a_call_what_cannot_have_ended_and_asks_at_each_forced_check",
@@ -87,7 +89,12 @@ MUTANTS = [
     Mutant(
         "a sweep that missed due work counts as complete",
         f"{FUNCTION}/sweep.py",
-        (("if not report.stopped_early and sum(report.errors.values()) == errors:", "if True:"),),
+        (
+            (
+                "complete = not report.stopped_early and sum(report.errors.values()) == errors",
+                "complete = True",
+            ),
+        ),
         (
             "tests/integration/test_adaptive_polling.py::test_a_sweep_that_could_not_ask_about_everything_due_leaves_the_next_to_ask_again",
         ),
