@@ -72,3 +72,13 @@ def test_make_demo_with_discovery_notifies_the_invocations_nobody_submitted_once
     )
     assert result.stdout.count("(discovered)") == 3
     assert "output.mp4" in result.stdout
+
+
+@pytest.mark.slow
+def test_make_unit_runs_as_the_readme_shows_it() -> None:
+    assert "| `make unit`, `make integration`, `make reliability` |" in (ROOT / "README.md").read_text()
+
+    result = run("make unit")
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
