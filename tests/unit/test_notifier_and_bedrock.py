@@ -16,9 +16,10 @@ from tracking.bedrock import BedrockReader
 from tracking.errors import Rejected, ServiceUnavailable, Throttled, UnexpectedAnswer
 from tracking.invocations import InvocationArn
 from tracking.notifier import Notifier, deduplication_id, message_of
+from tracking.records import Record
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12"
-RECORD: dict[str, Any] = {
+ITEM: dict[str, Any] = {
     "invocationArn": ARN,
     "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1",
     "clientRequestToken": "t",
@@ -34,6 +35,7 @@ RECORD: dict[str, Any] = {
     "notification": "pending",
     "expiresAt": Decimal(2),
 }
+RECORD = Record.of(ITEM)
 
 
 def client(service: str) -> Any:
@@ -49,8 +51,8 @@ def test_message_has_the_get_async_invoke_fields_and_the_context_only() -> None:
 
 
 def test_failure_message_only_when_failed() -> None:
-    assert "failureMessage" not in message_of({**RECORD, "failureMessage": "x"})
-    assert message_of({**RECORD, "status": "Failed", "failureMessage": "x"})["failureMessage"] == "x"
+    assert "failureMessage" not in message_of(Record.of({**ITEM, "failureMessage": "x"}))
+    assert message_of(Record.of({**ITEM, "status": "Failed", "failureMessage": "x"}))["failureMessage"] == "x"
 
 
 def test_standard_topic_gets_status_and_model_attributes_and_no_fifo_ids() -> None:
@@ -191,14 +193,14 @@ def test_a_calls_worst_case_is_every_attempt_timing_out_after_the_longest_backof
 
 def test_duration_is_the_time_from_submission_to_the_end() -> None:
     assert message_of(RECORD)["durationSeconds"] == 90.0
-    assert "durationSeconds" not in message_of({**RECORD, "endTime": None})
+    assert "durationSeconds" not in message_of(Record.of({**ITEM, "endTime": None}))
 
 
 def test_a_listing_that_fails_never_holds_the_notification_back() -> None:
     from tracking.outputs import OutputLister
 
     s3 = client("s3")
-    record = {**RECORD, "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/abcdefghij12"}}}
+    record = Record.of({**ITEM, "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/abcdefghij12"}}})
     with Stubber(s3) as stub:
         stub.add_client_error("list_objects_v2", "AccessDenied", http_status_code=403)
         assert OutputLister(s3, frozenset({"b"})).objects(record) is None
@@ -229,5 +231,5 @@ def test_clients_are_kept_for_the_regions_in_use_only_however_many_regions_arns_
 def test_a_notification_writes_the_contexts_numbers_exactly() -> None:
     from tracking.notifier import encode
 
-    record = {**RECORD, "context": {"pi": Decimal("3.14159265358979323846264"), "n": Decimal(3)}}
+    record = Record.of({**ITEM, "context": {"pi": Decimal("3.14159265358979323846264"), "n": Decimal(3)}})
     assert '"context":{"pi":3.14159265358979323846264,"n":3}' in encode(message_of(record))

@@ -155,5 +155,5 @@ class Checks:
 
     def _ended(self, arn: str) -> bool:
         """Whether the record says the invocation ended (or there is none left to check)."""
-        record = self.records.get(arn)
-        return record is None or record.get("status") in ENDED
+        record = self.records.record(arn)
+        return record is None or record.invocation.ended

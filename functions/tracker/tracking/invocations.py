@@ -58,6 +58,11 @@ def _region_exists(partition: str, region: str) -> bool:
     return known is not None and (region in known[1] or known[0].match(region) is not None)
 
 
+def model_id_of(model_arn: str) -> str:
+    """`amazon.nova-reel-v1:1` from `arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1`."""
+    return model_arn.rsplit("/", 1)[-1]
+
+
 def iso(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a Z, the one form of time at the edges."""
     if moment.tzinfo is None:
@@ -89,8 +94,16 @@ class Invocation:
 
     @property
     def model_id(self) -> str:
-        """`amazon.nova-reel-v1:1` from `arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1`."""
-        return self.model_arn.rsplit("/", 1)[-1]
+        return model_id_of(self.model_arn)
+
+    @property
+    def output_location(self) -> tuple[str, str] | None:
+        """(bucket, key prefix) of the `s3Uri` its output goes to; None without one."""
+        uri = (self.output_data_config or {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
+        if not isinstance(uri, str) or not uri.startswith("s3://"):
+            return None
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        return bucket, prefix
 
     @classmethod
     def from_answer(cls, requested_arn: str, answer: Mapping[str, Any]) -> Invocation:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import jsontext
 from .errors import call
-from .invocations import COMPLETED, FAILED, parse_iso
+from .invocations import COMPLETED
 from .outputs import OutputLister
+from .records import Record
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
     from types_boto3_sns.client import SNSClient
@@ -28,15 +29,14 @@ MESSAGE_FIELDS = (
 )
 
 
-def message_of(record: dict[str, Any], outputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def message_of(record: Record, outputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The notification's JSON object for an ended record, with what the project adds: `durationSeconds` and,
     where listed, `outputObjects`."""
-    message = {name: record[name] for name in MESSAGE_FIELDS if record.get(name) is not None}
-    if record.get("status") != FAILED:
-        message.pop("failureMessage", None)
-    if "submitTime" in message and "endTime" in message:
-        took = parse_iso(str(message["endTime"])) - parse_iso(str(message["submitTime"]))
-        message["durationSeconds"] = round(took.total_seconds(), 3)
+    invocation = record.invocation
+    fields = {**invocation.fields(), "context": record.context}
+    message = {name: fields[name] for name in MESSAGE_FIELDS if fields.get(name) is not None}
+    if invocation.end_time is not None:
+        message["durationSeconds"] = round((invocation.end_time - invocation.submit_time).total_seconds(), 3)
     if outputs is not None:
         message["outputObjects"] = outputs
     return message
@@ -57,21 +57,21 @@ class Notifier:
         self.outputs = outputs
         self._fifo = topic_arn.endswith(".fifo")
 
-    def message(self, record: dict[str, Any]) -> dict[str, Any]:
+    def message(self, record: Record) -> dict[str, Any]:
         """The notification's JSON object for `record`, its outputs listed where the bucket is named."""
         return message_of(record, self._outputs_of(record))
 
-    def publish(self, record: dict[str, Any], message: dict[str, Any] | None = None) -> str:
+    def publish(self, record: Record, message: dict[str, Any] | None = None) -> str:
         """Publish the ending of `record` (its `message`, made here if not given); returns the SNS message id.
         Raises the classified error."""
-        arn, status = record["invocationArn"], record["status"]
+        arn, status = record.arn, record.invocation.status
         request: dict[str, Any] = {
             "TopicArn": self.topic_arn,
             "Message": encode(self.message(record) if message is None else message),
             "Subject": f"Bedrock async invocation {status}: {arn.rsplit('/', 1)[-1]}",
             "MessageAttributes": {
                 "status": {"DataType": "String", "StringValue": status},
-                "modelId": {"DataType": "String", "StringValue": str(record["modelArn"]).rsplit("/", 1)[-1]},
+                "modelId": {"DataType": "String", "StringValue": record.invocation.model_id},
             },
         }
         if self._fifo:
@@ -79,7 +79,7 @@ class Notifier:
             request["MessageDeduplicationId"] = deduplication_id(arn, status)
         return str(call(self.client.publish, **request)["MessageId"])
 
-    def _outputs_of(self, record: dict[str, Any]) -> list[dict[str, Any]] | None:
-        if self.outputs is None or record.get("status") != COMPLETED:
+    def _outputs_of(self, record: Record) -> list[dict[str, Any]] | None:
+        if self.outputs is None or record.invocation.status != COMPLETED:
             return None
         return self.outputs.objects(record)

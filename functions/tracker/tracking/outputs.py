@@ -10,6 +10,8 @@ from .telemetry import count_error, logger
 if TYPE_CHECKING:  # the stubs are a development dependency only
     from types_boto3_s3.client import S3Client
 
+    from .records import Record
+
 MAX_OBJECTS = 100  # a notification stays far below SNS's 256 KiB
 
 
@@ -18,13 +20,13 @@ class OutputLister:
         self.client = client
         self.buckets = buckets
 
-    def objects(self, record: dict[str, Any]) -> list[dict[str, Any]] | None:
+    def objects(self, record: Record) -> list[dict[str, Any]] | None:
         """Key and size of each object under the invocation's `s3Uri`; None when not listed (bucket not named,
         or the listing failed, which is logged and never holds the notification back)."""
-        uri = (record.get("outputDataConfig") or {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
-        if not isinstance(uri, str) or not uri.startswith("s3://"):
+        location = record.invocation.output_location
+        if location is None:
             return None
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        bucket, prefix = location
         if bucket not in self.buckets:
             return None
         prefix = prefix.rstrip("/") + "/" if prefix else ""
@@ -34,7 +36,7 @@ class OutputLister:
             count_error(f"output_listing_{error.kind}")
             logger.warning(
                 "could not list the invocation's output",
-                extra={"invocationArn": record.get("invocationArn"), "reason": error.reason},
+                extra={"invocationArn": record.arn, "reason": error.reason},
             )
             return None
         return [{"key": item["Key"], "size": item["Size"]} for item in answer.get("Contents", [])]

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from .errors import AlreadyDone, call
-from .invocations import IN_PROGRESS, Invocation, iso, parse_iso
+from .invocations import IN_PROGRESS, Invocation, iso, model_id_of, parse_iso
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
     from types_boto3_dynamodb.client import DynamoDBClient
@@ -56,10 +56,37 @@ _deserializer = TypeDeserializer()
 
 
 @dataclass(frozen=True)
-class Observation:
-    """What writing an observation did. `record` is the item after the write (or as found, if it had ended)."""
+class Record:
+    """An invocation's item in the table, read into types once: the invocation as last recorded, the context it was
+    submitted with (JSON, its numbers exact), and the state of each channel its ending goes out on."""
 
-    record: dict[str, Any]
+    invocation: Invocation
+    context: Any = None
+    channels: dict[str, str] = field(default_factory=dict)  # NOTIFICATION / EVENT: PENDING, PUBLISHED or SKIPPED
+
+    @property
+    def arn(self) -> str:
+        return self.invocation.invocation_arn
+
+    def pending(self, channel: str) -> bool:
+        return self.channels.get(channel) == PENDING
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> Record:
+        """From the item as deserialized (the GetAsyncInvoke fields under their own names, as observe wrote them)."""
+        return cls(
+            invocation=Invocation.from_answer(str(item["invocationArn"]), item),
+            context=item.get("context"),
+            channels={name: str(item[name]) for name in SENT_FIELDS if name in item},
+        )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What writing an observation did. `record` is the record after the write (or as found, if it had ended; None
+    where there was none)."""
+
+    record: Record | None
     ended_now: bool  # this write moved the record from in progress (or nothing) to an ending: notify it
     created: bool
 
@@ -79,7 +106,7 @@ class DueItem:
             arn=item["invocationArn"]["S"],
             due_at=datetime.fromtimestamp(int(item["dueAt"]["N"]), UTC),
             submit_time=parse_iso(submitted) if submitted else None,
-            model_id=model.rsplit("/", 1)[-1] if model else None,
+            model_id=model_id_of(model) if model else None,
         )
 
 
@@ -167,9 +194,10 @@ class RecordStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except AlreadyDone as exc:  # it had already ended (another run owns that ending), or is not there
-            return Observation(record=_item(exc.item), ended_now=False, created=False)
-        record = _item(answer["Attributes"])
-        return Observation(record=record, ended_now=invocation.ended, created=record["firstSeenAt"] == iso(now))
+            found = Record.of(_item(exc.item)) if exc.item else None
+            return Observation(record=found, ended_now=False, created=False)
+        item = _item(answer["Attributes"])
+        return Observation(record=Record.of(item), ended_now=invocation.ended, created=item["firstSeenAt"] == iso(now))
 
     def observe_unnotified(
         self, invocation: Invocation, *, now: datetime, context: dict[str, Any] | None = None
@@ -197,10 +225,10 @@ class RecordStore:
                 ReturnValues="ALL_NEW",
             )
         except AlreadyDone:  # another run recorded it in the meantime
-            return Observation(record=self.get(invocation.invocation_arn) or {}, ended_now=False, created=False)
-        return Observation(record=_item(answer["Attributes"]), ended_now=False, created=True)
+            return Observation(record=self.record(invocation.invocation_arn), ended_now=False, created=False)
+        return Observation(record=Record.of(_item(answer["Attributes"])), ended_now=False, created=True)
 
-    def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
+    def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> Record | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
         try:
             answer = call(
@@ -215,7 +243,7 @@ class RecordStore:
             )
         except AlreadyDone:
             return None
-        return _item(answer["Attributes"])
+        return Record.of(_item(answer["Attributes"]))
 
     def mark_delivered(
         self, arn: str, *, now: datetime, sent: dict[str, str], finished: bool, failure: str | None = None
@@ -354,7 +382,13 @@ class RecordStore:
         except AlreadyDone:
             return
 
+    def record(self, arn: str) -> Record | None:
+        """The invocation's record, None if it has none."""
+        item = self.get(arn)
+        return Record.of(item) if item else None
+
     def get(self, arn: str) -> dict[str, Any] | None:
+        """An item as stored (a record's, or the shared state's), deserialized; None if there is none."""
         answer = call(
             self.client.get_item, TableName=self.table_name, Key={"invocationArn": {"S": arn}}, ConsistentRead=True
         )

@@ -12,10 +12,10 @@ from .bedrock import BedrockReader
 from .clients import PUBLISH, PUT_EVENT, RETRY, TRACK
 from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError
 from .events import EventPublisher
-from .invocations import COMPLETED, ENDED, Invocation, InvocationArn, iso, parse_iso
+from .invocations import COMPLETED, Invocation, InvocationArn, iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
-from .records import EVENT, LISTEN, NOTIFICATION, PENDING, POLL, TIMED, DueItem, RecordStore
+from .records import EVENT, LISTEN, NOTIFICATION, POLL, TIMED, DueItem, Record, RecordStore
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
     EVENTS_NOT_PUT,
@@ -74,8 +74,8 @@ class Channel:
     name: str
     errors: str
     what: str
-    send: Callable[[dict[str, Any], dict[str, Any]], str]
-    sent: Callable[[dict[str, Any], str], None]
+    send: Callable[[Record, dict[str, Any]], str]
+    sent: Callable[[Record, str], None]
 
     def not_sent(self, arn: str, exc: TrackerError, then: str) -> None:
         count_error(f"{self.errors}_{exc.kind}")
@@ -150,7 +150,7 @@ class Tracker:
             existing_only=invocation.ended and too_old,
             work=work,
         )
-        if invocation.ended and too_old and not observation.record:
+        if invocation.ended and too_old and observation.record is None:
             observation = self.records.observe_unnotified(invocation, now=now, context=context)
             if observation.created:
                 count(INVOCATIONS_TRACKED)
@@ -163,7 +163,7 @@ class Tracker:
         if observation.created:
             count(INVOCATIONS_TRACKED)
         if not observation.ended_now:
-            if observation.record.get("status") in ENDED:
+            if observation.record is not None and observation.record.invocation.ended:
                 return Outcome.ALREADY_ENDED
             self._report_if_overdue(invocation, now)
             return Outcome.IN_PROGRESS
@@ -171,12 +171,13 @@ class Tracker:
         count(INVOCATIONS_COMPLETED if invocation.status == COMPLETED else INVOCATIONS_FAILED)
         count_ending(invocation.model_id, invocation.status)
         logger.info("invocation ended", extra={"invocationArn": invocation.invocation_arn, "status": invocation.status})
+        assert observation.record is not None  # this write recorded the ending
         return self._publish(observation.record, deadline)
 
     def heard(self, invocation: Invocation) -> bool:
         """Whether the invocation writes to a watched bucket, whose events say when its output lands."""
-        uri = (invocation.output_data_config or {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
-        return isinstance(uri, str) and uri.startswith("s3://") and uri[5:].split("/", 1)[0] in self.watched_buckets
+        location = invocation.output_location
+        return location is not None and location[0] in self.watched_buckets
 
     def worth_asking(self, item: DueItem, *, since: datetime | None, work: str = POLL) -> bool:
         """Whether a sweep should ask Bedrock about this due, in-progress invocation now; `since` is when the
@@ -268,7 +269,7 @@ class Tracker:
         record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
         if record is None:
             return Outcome.NOT_CLAIMED
-        logger.info("retrying notification", extra={"invocationArn": arn, "status": record.get("status")})
+        logger.info("retrying notification", extra={"invocationArn": arn, "status": record.invocation.status})
         return self._publish(record, deadline)
 
     def _require(self, work: timedelta, deadline: datetime) -> None:
@@ -276,9 +277,9 @@ class Tracker:
         if self.clock() + work > deadline:
             raise OutOfTime(f"needs up to {work.total_seconds():.0f} s; less is left before the deadline")
 
-    def _publish(self, record: dict[str, Any], deadline: datetime) -> Outcome:
+    def _publish(self, record: Record, deadline: datetime) -> Outcome:
         """Send the ending on each channel still pending (the topic, the bus), then record in one write what went."""
-        arn = record["invocationArn"]
+        arn = record.arn
         try:
             # Sending and recording it go together: never send without the time to mark it sent.
             self._require(PUBLISH + self._put_time(), deadline)
@@ -289,7 +290,7 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
             )
             return Outcome.NOTIFICATION_PENDING
-        pending = [channel for channel in self._channels() if record.get(channel.name) == PENDING]
+        pending = [channel for channel in self._channels() if record.pending(channel.name)]
         message = self.notifier.message(record) if pending else {}
         sent: dict[str, str] = {}
         unknown: OutcomeUnknown | None = None
@@ -342,25 +343,25 @@ class Tracker:
             channels.append(Channel(EVENT, "event", "event", self._put_event, self._event_put))
         return channels
 
-    def _put_event(self, record: dict[str, Any], message: dict[str, Any]) -> str:
+    def _put_event(self, record: Record, message: dict[str, Any]) -> str:
         assert self.events is not None
         return self.events.put(message)
 
-    def _notified(self, record: dict[str, Any], message_id: str) -> None:
+    def _notified(self, record: Record, message_id: str) -> None:
         count(NOTIFICATIONS_PUBLISHED)
-        if record.get("endTime"):
-            delay = self.clock() - parse_iso(str(record["endTime"]))
+        if record.invocation.end_time is not None:
+            delay = self.clock() - record.invocation.end_time
             seconds(NOTIFICATION_DELAY, max(0.0, delay.total_seconds()))
         logger.info(
             "notification published",
-            extra={"invocationArn": record["invocationArn"], "messageId": message_id, "status": record["status"]},
+            extra={"invocationArn": record.arn, "messageId": message_id, "status": record.invocation.status},
         )
 
-    def _event_put(self, record: dict[str, Any], event_id: str) -> None:
+    def _event_put(self, record: Record, event_id: str) -> None:
         count(EVENTS_PUT)
         logger.info(
             "event put",
-            extra={"invocationArn": record["invocationArn"], "eventId": event_id, "status": record["status"]},
+            extra={"invocationArn": record.arn, "eventId": event_id, "status": record.invocation.status},
         )
 
     def _next_check(self, invocation: Invocation, now: datetime, work: str) -> datetime:
