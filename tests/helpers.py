@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from local_stack.aws_proxy import Fault
 from local_stack.stack import LocalStack
 
@@ -56,6 +58,30 @@ def start_on_bedrock(stack: LocalStack, model: str = "amazon.nova-reel-v1:1", fo
         outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{stack.resources.bucket}/{folder}"}},
     )
     return str(answer["invocationArn"])
+
+
+SUBMIT_TIME = datetime(2026, 11, 26, 12, 0, 0, 123000, tzinfo=UTC)
+
+
+def answer(invocation_arn: str = arn("abcdefghij12"), **changes: Any) -> dict[str, Any]:
+    """A GetAsyncInvoke answer as botocore returns it (an in-progress Nova Reel job submitted at SUBMIT_TIME), with
+    `changes`; a change to None leaves the field out."""
+    base = {
+        "invocationArn": invocation_arn,
+        "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1",
+        "clientRequestToken": "token",
+        "status": "InProgress",
+        "submitTime": SUBMIT_TIME,
+        "lastModifiedTime": SUBMIT_TIME,
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/abcdefghij12"}},
+    }
+    base.update(changes)
+    return {name: value for name, value in base.items() if value is not None}
+
+
+def stub_client(service: str) -> Any:
+    """A boto3 client that cannot reach AWS, for botocore's Stubber."""
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
 
 
 def load_event(name: str) -> dict[str, Any]:

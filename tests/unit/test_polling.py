@@ -1,80 +1,14 @@
-"""GetAsyncInvoke answers turned into invocations, and when an invocation is next due."""
+"""When an in-progress invocation is worth asking about, the durations learned, and where timers go off."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import timedelta
 
-import pytest
-
-from tracking.errors import UnexpectedAnswer
-from tracking.invocations import Invocation, iso
+from tests.helpers import SUBMIT_TIME, answer
+from tracking.invocations import Invocation
 from tracking.polling import LEARN_AFTER, Durations, forced, next_check_at, worth_asking
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghij12"
-SUBMIT = datetime(2026, 11, 26, 12, 0, 0, 123000, tzinfo=UTC)
-
-
-def answer(**changes: Any) -> dict[str, Any]:
-    base = {
-        "invocationArn": ARN,
-        "modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-reel-v1:1",
-        "clientRequestToken": "token",
-        "status": "InProgress",
-        "submitTime": SUBMIT,
-        "lastModifiedTime": SUBMIT,
-        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/abcdefghij12"}},
-    }
-    base.update(changes)
-    return {name: value for name, value in base.items() if value is not None}
-
-
-def test_answer_becomes_fields_with_iso_utc_times() -> None:
-    invocation = Invocation.from_answer(ARN, answer(submitTime=SUBMIT.astimezone(timezone(timedelta(hours=2)))))
-    fields = invocation.fields()
-    assert fields["submitTime"] == "2026-11-26T12:00:00.123Z"
-    assert "endTime" not in fields
-    assert "failureMessage" not in fields
-    assert invocation.model_id == "amazon.nova-reel-v1:1"
-    assert not invocation.ended
-
-
-def test_failure_message_is_kept_only_for_failed_invocations() -> None:
-    failed = Invocation.from_answer(ARN, answer(status="Failed", failureMessage="blocked", endTime=SUBMIT))
-    assert failed.fields()["failureMessage"] == "blocked"
-    completed = Invocation.from_answer(ARN, answer(status="Completed", failureMessage="stray", endTime=SUBMIT))
-    assert "failureMessage" not in completed.fields()
-
-
-def test_naive_and_string_times_are_read_as_utc() -> None:
-    invocation = Invocation.from_answer(
-        ARN, answer(submitTime="2026-11-26T12:00:00Z", endTime=datetime(2026, 11, 26, 13))
-    )
-    assert invocation.submit_time == datetime(2026, 11, 26, 12, tzinfo=UTC)
-    assert invocation.end_time == datetime(2026, 11, 26, 13, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("changes", "reason"),
-    [
-        ({"status": "Cancelled"}, "unknown status"),
-        ({"status": None}, "unknown status"),
-        ({"invocationArn": ARN.replace("abcdefghij12", "zzzzzzzzzzzz")}, "answered about"),
-        ({"modelArn": None}, "no modelArn"),
-        ({"submitTime": None}, "no submitTime"),
-        ({"submitTime": "yesterday"}, "not a time"),
-        ({"endTime": 12}, "not a time"),
-        ({"outputDataConfig": "s3://b"}, "not an object"),
-    ],
-)
-def test_answers_we_cannot_trust_are_refused(changes: dict[str, Any], reason: str) -> None:
-    with pytest.raises(UnexpectedAnswer, match=reason):
-        Invocation.from_answer(ARN, answer(**changes))
-
-
-def test_iso_refuses_naive_datetimes() -> None:
-    with pytest.raises(ValueError, match="naive"):
-        iso(datetime(2026, 1, 1))
 
 
 def invocation(model: str = "amazon.nova-reel-v1:1") -> Invocation:
@@ -82,28 +16,28 @@ def invocation(model: str = "amazon.nova-reel-v1:1") -> Invocation:
 
 
 def test_zero_interval_means_every_sweep() -> None:
-    now = SUBMIT + timedelta(seconds=5)
+    now = SUBMIT_TIME + timedelta(seconds=5)
     assert next_check_at(invocation(), now=now, max_interval=timedelta(0)) == now
 
 
 def test_a_new_video_is_first_asked_about_when_it_could_have_ended() -> None:
-    now = SUBMIT + timedelta(seconds=5)
+    now = SUBMIT_TIME + timedelta(seconds=5)
     due = next_check_at(invocation(), now=now, max_interval=timedelta(minutes=5))
-    assert due == SUBMIT + timedelta(seconds=75)
+    assert due == SUBMIT_TIME + timedelta(seconds=75)
 
 
 def test_never_later_than_the_max_interval() -> None:
-    early = next_check_at(invocation(), now=SUBMIT, max_interval=timedelta(seconds=30))
-    assert early == SUBMIT + timedelta(seconds=30)
+    early = next_check_at(invocation(), now=SUBMIT_TIME, max_interval=timedelta(seconds=30))
+    assert early == SUBMIT_TIME + timedelta(seconds=30)
 
 
 def test_unknown_models_are_asked_about_at_once() -> None:
-    now = SUBMIT + timedelta(seconds=1)
+    now = SUBMIT_TIME + timedelta(seconds=1)
     assert next_check_at(invocation("some.new-model-v9:0"), now=now, max_interval=timedelta(minutes=5)) == now
 
 
 def test_past_its_floor_an_invocation_is_due_every_sweep() -> None:
-    now = SUBMIT + timedelta(minutes=7)
+    now = SUBMIT_TIME + timedelta(minutes=7)
     assert next_check_at(invocation(), now=now, max_interval=timedelta(minutes=5)) == now
 
 
@@ -113,7 +47,7 @@ def completed(seconds: float, model: str = "amazon.nova-reel-v1:1") -> Invocatio
         answer(
             status="Completed",
             modelArn=f"arn:aws:bedrock:us-east-1::foundation-model/{model}",
-            endTime=SUBMIT + timedelta(seconds=seconds),
+            endTime=SUBMIT_TIME + timedelta(seconds=seconds),
         ),
     )
 
@@ -122,14 +56,14 @@ def test_learned_durations_move_the_first_check_once_enough_jobs_have_ended() ->
     durations = Durations()
     for i in range(LEARN_AFTER - 1):
         durations.learn(completed(900 + i))
-    now = SUBMIT + timedelta(seconds=1)
+    now = SUBMIT_TIME + timedelta(seconds=1)
     assert next_check_at(invocation(), now=now, max_interval=timedelta(hours=1), durations=durations) == (
-        SUBMIT + timedelta(seconds=75)  # not enough seen: the profile's floor
+        SUBMIT_TIME + timedelta(seconds=75)  # not enough seen: the profile's floor
     )
     durations.learn(completed(950))
     learned = next_check_at(invocation(), now=now, max_interval=timedelta(hours=1), durations=durations)
     ended = sorted([900 + i for i in range(LEARN_AFTER - 1)] + [950])
-    assert learned == SUBMIT + timedelta(seconds=ended[int(0.05 * LEARN_AFTER)])  # their 5th percentile
+    assert learned == SUBMIT_TIME + timedelta(seconds=ended[int(0.05 * LEARN_AFTER)])  # their 5th percentile
     capped = next_check_at(invocation(), now=now, max_interval=timedelta(minutes=5), durations=durations)
     assert capped == now + timedelta(minutes=5)
 
@@ -138,7 +72,7 @@ def test_failures_and_other_models_do_not_teach_durations() -> None:
     durations = Durations()
     for _ in range(LEARN_AFTER):
         durations.learn(completed(900, model="luma.ray-v2:0"))
-        failed = Invocation.from_answer(ARN, answer(status="Failed", endTime=SUBMIT + timedelta(seconds=5)))
+        failed = Invocation.from_answer(ARN, answer(status="Failed", endTime=SUBMIT_TIME + timedelta(seconds=5)))
         durations.learn(failed)
     assert durations.floor("amazon.nova-reel-v1:1") is None
     assert durations.floor("luma.ray-v2:0") == timedelta(seconds=900)
@@ -149,11 +83,11 @@ def ask(
 ) -> bool:
     """A sweep at `age` of an invocation first due `due_after` its submission; the last complete sweep ran
     `since_ago` before (None: this execution environment has not swept yet)."""
-    now = SUBMIT + timedelta(seconds=age)
+    now = SUBMIT_TIME + timedelta(seconds=age)
     return worth_asking(
         model_id="amazon.nova-reel-v1:1",
-        submit_time=SUBMIT,
-        due_at=SUBMIT + timedelta(seconds=due_after),
+        submit_time=SUBMIT_TIME,
+        due_at=SUBMIT_TIME + timedelta(seconds=due_after),
         now=now,
         since=None if since_ago is None else now - timedelta(seconds=since_ago),
         max_interval=timedelta(seconds=max_interval),
@@ -198,16 +132,22 @@ def test_an_execution_environment_that_has_not_swept_asks_about_everything_due()
 
 
 def test_a_forced_check_missed_by_an_incomplete_sweep_is_made_by_the_next() -> None:
-    due = SUBMIT + timedelta(seconds=100)
+    due = SUBMIT_TIME + timedelta(seconds=100)
     interval = timedelta(seconds=300)
     # the last complete sweep was before the forced point at 400 s: any later sweep asks, however late
     assert forced(
-        due_at=due, since=SUBMIT + timedelta(seconds=380), now=SUBMIT + timedelta(seconds=500), max_interval=interval
+        due_at=due,
+        since=SUBMIT_TIME + timedelta(seconds=380),
+        now=SUBMIT_TIME + timedelta(seconds=500),
+        max_interval=interval,
     )
     assert not forced(
-        due_at=due, since=SUBMIT + timedelta(seconds=420), now=SUBMIT + timedelta(seconds=500), max_interval=interval
+        due_at=due,
+        since=SUBMIT_TIME + timedelta(seconds=420),
+        now=SUBMIT_TIME + timedelta(seconds=500),
+        max_interval=interval,
     )
-    assert forced(due_at=due, since=SUBMIT, now=due, max_interval=interval)  # the first check, at its due time
+    assert forced(due_at=due, since=SUBMIT_TIME, now=due, max_interval=interval)  # the first check, at its due time
 
 
 def next_end(durations: Durations, age: float, *, share: float = 0.25, width: float = 40) -> float | None:
