@@ -173,13 +173,13 @@ MUTANTS = [
         "a second stack in the account collides on the schedule's name",
         "template.yaml",
         (("            OmitName: true\n", ""),),
-        ("tests/test_template.py::test_no_physical_name_is_the_same_in_two_stacks",),
+        ("tests/deployment/test_template.py::test_no_physical_name_is_the_same_in_two_stacks",),
     ),
     Mutant(
         "alarms publish to a topic CloudWatch may not use",
         "template.yaml",
         (("KmsMasterKeyId: !Ref AlarmTopicKey", "KmsMasterKeyId: alias/aws/sns"),),
-        ("tests/test_template.py::test_cloudwatch_alarms_of_this_account_may_use_the_alarm_topics_key",),
+        ("tests/deployment/test_template.py::test_cloudwatch_alarms_of_this_account_may_use_the_alarm_topics_key",),
     ),
     Mutant(
         "a batch above 10 without a window deploys",
@@ -190,14 +190,14 @@ MUTANTS = [
                 'RuleCondition: !Equals [!Ref MaximumBatchingWindowInSeconds, "61"]',
             ),
         ),
-        ("tests/test_template.py::test_batch_parameters_that_lambda_refuses_cannot_be_deployed",),
+        ("tests/deployment/test_template.py::test_batch_parameters_that_lambda_refuses_cannot_be_deployed",),
     ),
     Mutant(
         "a FIFO topic deploys with sweeps every 5 minutes",
         "template.yaml",
         (('"rate(3 minutes)"], !Ref SweepSchedule]', '"rate(3 minutes)", "rate(5 minutes)"], !Ref SweepSchedule]'),),
         (
-            "tests/test_template.py::test_a_fifo_topic_deploys_only_with_sweeps_that_retry_inside_its_deduplication_window",
+            "tests/deployment/test_template.py::test_a_fifo_topic_deploys_only_with_sweeps_that_retry_inside_its_deduplication_window",
         ),
     ),
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from local_stack import template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # AWS's list of the resource types SAR publishes, from "List of Supported AWS Resources" in the SAR Developer Guide
 # (docs.aws.amazon.com/serverlessrepo/latest/devguide/list-supported-resources.html; awsdocs/

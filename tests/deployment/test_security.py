@@ -11,7 +11,7 @@ import pytest
 
 from local_stack import template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = os.environ.get("CHECKOV") or str(ROOT / ".venv-checkov" / "bin" / "checkov")
 
 # The only statements allowed a "*" resource, and why: the service offers nothing narrower.

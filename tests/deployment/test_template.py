@@ -14,7 +14,7 @@ import pytest
 
 from local_stack import template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAM = os.environ.get("SAM") or str(ROOT / ".venv-sam" / "bin" / "sam")
 SAM_ENV = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
 
