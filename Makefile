@@ -87,13 +87,13 @@ mutants: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed
 	SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws PYTHON313=$(PYTHON) $(BIN)/python tests/mutants.py $(ARGS)
 
 demo: $(VENV)/.installed
-	PYTHONPATH=. $(BIN)/python -m local_stack.demo $(ARGS)
+	PYTHONPATH=. $(BIN)/python -m localrun.demo $(ARGS)
 
 bench: $(VENV)/.installed $(SAM_VENV)/.installed
 	SAM=$(abspath $(SAM)) PYTHON313=$(PYTHON) $(BIN)/python bench/run.py $(ARGS)
 
 stack: $(VENV)/.installed
-	PYTHONPATH=. $(BIN)/python -m local_stack.serve $(ARGS)
+	PYTHONPATH=. $(BIN)/python -m localrun.serve $(ARGS)
 
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template template.yaml

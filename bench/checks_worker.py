@@ -14,7 +14,7 @@ sys.path[:0] = [
 
 import boto3  # noqa: E402
 
-from local_stack.lambda_driver import LambdaDriver  # noqa: E402
+from localrun.lambda_driver import LambdaDriver  # noqa: E402
 from tracking import telemetry  # noqa: E402
 from tracking.config import Settings  # noqa: E402
 from tracking.runtime import Runtime  # noqa: E402

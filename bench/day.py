@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from local_stack.lambda_driver import sqs_event
-from local_stack.stack import EventDelivery, LocalStack
+from localrun.lambda_driver import sqs_event
+from localrun.stack import EventDelivery, LocalAws
 from tracking.config import Settings
 from tracking.runtime import Runtime
 
@@ -98,7 +98,7 @@ class Day:
 
     def run(self) -> dict[str, float]:
         rng = random.Random(self.seed)
-        stack = LocalStack(time_factor=1.0, failure_rate=0.0, seed=self.seed).start()
+        stack = LocalAws(time_factor=1.0, failure_rate=0.0, seed=self.seed).start()
         stack.clock = self.clock
         stack.event_delivery = EventDelivery(
             delay=(1.0, 5.0), late_share=0.01, duplicates=0.02, losses=0.01, seed=self.seed, sink=self._delivered
@@ -113,7 +113,7 @@ class Day:
             stack.event_delivery = EventDelivery()
             stack.stop()
 
-    def _run(self, stack: LocalStack, rng: random.Random) -> dict[str, float]:
+    def _run(self, stack: LocalAws, rng: random.Random) -> dict[str, float]:
         unwatched = f"unwatched-{stack.resources.bucket}"
         stack.client("s3").create_bucket(Bucket=unwatched)
         self.stack, self.settings = (
@@ -186,7 +186,7 @@ class Day:
                 runtime.checks.timers = timers  # type: ignore[assignment]
         return runtime
 
-    def _submit(self, stack: LocalStack, bedrock: Any, rng: random.Random, unwatched: str, intake: Runtime) -> None:
+    def _submit(self, stack: LocalAws, bedrock: Any, rng: random.Random, unwatched: str, intake: Runtime) -> None:
         model, model_input, _, (shortest, longest) = rng.choices(MODELS, weights=[m[2] for m in MODELS])[0]
         watched = rng.random() >= UNWATCHED
         bucket = stack.resources.bucket if watched else unwatched
@@ -219,7 +219,7 @@ class Day:
         messages = [{"MessageId": f"m{next(self.order)}", "ReceiptHandle": "r", "Body": body} for body in bodies]
         return sqs_event(messages, queue_arn=f"arn:aws:sqs:us-east-1:123456789012:{queue}", region="us-east-1")
 
-    def _measure(self, stack: LocalStack, fresh: Counter[str]) -> dict[str, float]:
+    def _measure(self, stack: LocalAws, fresh: Counter[str]) -> dict[str, float]:
         records = Runtime.build(self.settings, clock=self.clock).tracker.records
         asked = Counter(stack.simulator.asked)
         delays: dict[str, list[float]] = {"with": [], "without": []}

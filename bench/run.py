@@ -49,8 +49,8 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from local_stack.bedrock_simulator import ARN_PATTERN  # noqa: E402
-from local_stack.stack import ACCOUNT, CREDENTIALS, LocalStack  # noqa: E402
+from bedrock_simulator import ARN_PATTERN  # noqa: E402
+from localrun.stack import ACCOUNT, CREDENTIALS, LocalAws  # noqa: E402
 from tracking import telemetry  # noqa: E402
 from tracking import tracker as tracker_module  # noqa: E402
 from tracking.config import Settings  # noqa: E402
@@ -85,7 +85,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class ProcessStack(LocalStack):
+class ProcessStack(LocalAws):
     """The local stack with moto's server and the simulator each in a process of its own."""
 
     def start(self) -> ProcessStack:
@@ -100,7 +100,7 @@ class ProcessStack(LocalStack):
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
             ),
             subprocess.Popen(
-                [sys.executable, "-m", "local_stack.bedrock_simulator", "--port", str(simulator_port),
+                [sys.executable, "-m", "bedrock_simulator", "--port", str(simulator_port),
                  "--time-factor", "1000", "--failure-rate", "0", "--seed", "1"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
             ),
@@ -133,7 +133,7 @@ class ProcessStack(LocalStack):
 
 def lambda_event(bodies: list[str], queue_arn: str) -> dict[str, Any]:
     """Lambda's SQS event for these bodies, as the event source mapping would deliver them."""
-    from local_stack.lambda_driver import sqs_event
+    from localrun.lambda_driver import sqs_event
 
     messages = [
         {"MessageId": f"m-{i}-{body[-12:]}", "ReceiptHandle": "r", "Body": body} for i, body in enumerate(bodies)
@@ -141,7 +141,7 @@ def lambda_event(bodies: list[str], queue_arn: str) -> dict[str, Any]:
     return sqs_event(messages, queue_arn=queue_arn, region="us-east-1")
 
 
-def settings_for(stack: LocalStack, **changes: Any) -> Settings:
+def settings_for(stack: LocalAws, **changes: Any) -> Settings:
     return Settings(
         table_name=stack.resources.table_name,
         topic_arn=stack.resources.topic_arn,
@@ -151,7 +151,7 @@ def settings_for(stack: LocalStack, **changes: Any) -> Settings:
 
 
 @contextmanager
-def stack_environment(stack: LocalStack) -> Iterator[None]:
+def stack_environment(stack: LocalAws) -> Iterator[None]:
     saved = dict(os.environ)
     os.environ.update({**CREDENTIALS, "AWS_ENDPOINT_URL": stack.aws_endpoint,
                        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": stack.bedrock_endpoint})  # fmt: skip
@@ -162,7 +162,7 @@ def stack_environment(stack: LocalStack) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def start_jobs(stack: LocalStack, count: int) -> list[str]:
+def start_jobs(stack: LocalAws, count: int) -> list[str]:
     """Long-running invocations on the simulator, started through its API."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -188,7 +188,7 @@ def simulator_calls(stack: ProcessStack) -> int:
     return int(json.loads(answer)["calls"].get("GetAsyncInvoke", 0))
 
 
-def seed_records(stack: LocalStack, arns: list[str]) -> None:
+def seed_records(stack: LocalAws, arns: list[str]) -> None:
     """In-progress records, due now, written directly (BatchWriteItem) so that seeding is not what is timed."""
     dynamodb = stack.client("dynamodb")
     now = datetime.now(UTC).isoformat()
@@ -313,7 +313,7 @@ def bench_fleet(stack: ProcessStack, concurrency: int, large: int, workers: int 
 
 
 def bench_intake(stack: ProcessStack, concurrency: int, messages: int) -> None:
-    from local_stack.lambda_driver import LambdaContext
+    from localrun.lambda_driver import LambdaContext
 
     print(f"\n2. Intake throughput, {LATENCY * 1000:.0f} ms per Bedrock answer (messages tracked per second)")
     with stack_environment(stack):

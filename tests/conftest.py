@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from local_stack.lambda_driver import LambdaContext, LambdaDriver
-from local_stack.stack import EventDelivery, LocalStack, Resources
+from localrun.lambda_driver import LambdaContext, LambdaDriver
+from localrun.stack import EventDelivery, LocalAws, Resources
 from tests.helpers import Clock, Invoke, LogLines
 
 # What the template's Globals give the function, set before any test imports its modules (Powertools reads
@@ -24,14 +24,14 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Tests")
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    stack = LocalStack(time_factor=1.0, failure_rate=0.0, seed=1).start()
+def stack() -> Iterator[LocalAws]:
+    stack = LocalAws(time_factor=1.0, failure_rate=0.0, seed=1).start()
     yield stack
     stack.stop()
 
 
 @pytest.fixture
-def resources(stack: LocalStack) -> Iterator[Resources]:
+def resources(stack: LocalAws) -> Iterator[Resources]:
     stack.clock = lambda: datetime.now(UTC)
     stack.simulator.forget()
     stack.proxy.clear()
@@ -45,14 +45,14 @@ def resources(stack: LocalStack) -> Iterator[Resources]:
 
 
 @pytest.fixture
-def clock(stack: LocalStack, resources: Resources) -> Clock:
+def clock(stack: LocalAws, resources: Resources) -> Clock:
     clock = Clock()
     stack.clock = clock
     return clock
 
 
 @pytest.fixture
-def delivery(stack: LocalStack) -> Iterator[EventDelivery]:
+def delivery(stack: LocalAws) -> Iterator[EventDelivery]:
     """EventBridge delivering S3's events at once (a test's choice; its default is seconds), in full unless a test
     says otherwise."""
     saved = stack.event_delivery
@@ -62,7 +62,7 @@ def delivery(stack: LocalStack) -> Iterator[EventDelivery]:
 
 
 @pytest.fixture
-def environment(stack: LocalStack, resources: Resources, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def environment(stack: LocalAws, resources: Resources, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The function's environment on the local stack, as the template sets it (the poll interval, the schedule)."""
     env = {**stack.environment(), "POWERTOOLS_METRICS_NAMESPACE": "Tests"}
     for name, value in env.items():
@@ -91,9 +91,9 @@ def invoke(app: ModuleType) -> Invoke:
 
 
 @pytest.fixture
-def driver(app: ModuleType, stack: LocalStack, resources: Resources) -> LambdaDriver:
+def driver(app: ModuleType, stack: LocalAws, resources: Resources) -> LambdaDriver:
     """The event source mapping and the schedule, driven one step at a time by the test."""
-    from local_stack import lambda_driver
+    from localrun import lambda_driver
 
     return lambda_driver.from_environment(
         app.lambda_handler,

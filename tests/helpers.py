@@ -13,8 +13,8 @@ from typing import Any
 
 import boto3
 
-from local_stack.aws_proxy import Fault
-from local_stack.stack import LocalStack
+from localrun.aws_proxy import Fault
+from localrun.stack import LocalAws
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -50,7 +50,7 @@ def arn(invocation_id: str, region: str = "us-east-1", account: str = ACCOUNT) -
     return f"arn:aws:bedrock:{region}:{account}:async-invoke/{invocation_id}"
 
 
-def start_on_bedrock(stack: LocalStack, model: str = "amazon.nova-reel-v1:1", folder: str = "videos") -> str:
+def start_on_bedrock(stack: LocalAws, model: str = "amazon.nova-reel-v1:1", folder: str = "videos") -> str:
     """StartAsyncInvoke on the simulator through boto3, writing under the stack's bucket: a real ARN back."""
     answer = stack.client("bedrock-runtime").start_async_invoke(
         modelId=model,
@@ -118,7 +118,7 @@ class LogLines(logging.Handler):
 
 
 def fail_on_the_wire(
-    stack: LocalStack, service: str, operation: str, *, code: str, status: int = 500, calls: int = 1, match: str = ""
+    stack: LocalAws, service: str, operation: str, *, code: str, status: int = 500, calls: int = 1, match: str = ""
 ) -> Fault:
     """The function's next `calls` requests of `operation` (whose body holds `match`) answer with the AWS error
     `code`, on the wire: botocore sees each one and retries as it would (to fail one call of the function past its

@@ -8,7 +8,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from local_stack import template
+from localrun import template
 
 ROOT = Path(__file__).resolve().parents[2]
 

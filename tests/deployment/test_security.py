@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from local_stack import template
+from localrun import template
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = os.environ.get("CHECKOV") or str(ROOT / ".venv-checkov" / "bin" / "checkov")

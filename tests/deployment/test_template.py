@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local_stack import template
+from localrun import template
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = os.environ.get("SAM") or str(ROOT / ".venv-sam" / "bin" / "sam")

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from local_stack.aws_proxy import ProxyState
-from local_stack.aws_proxy import _Handler as _Forward
+from localrun.aws_proxy import ProxyState
+from localrun.aws_proxy import _Handler as _Forward
 
 NAMES = [
     "*.amazonaws.com",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.stack import CREDENTIALS, LocalStack, Resources
+from localrun.stack import CREDENTIALS, LocalAws, Resources
 from tests.e2e.aws_endpoints import AwsEndpoints
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,11 +86,11 @@ def test_sam_build_runs_as_written(tmp_path: Path) -> None:
     assert (built / "app.py").is_file()
     assert (built / "tracking" / "records.py").is_file()
     assert not (built / "tests").exists()
-    assert not (built / "local_stack").exists()
+    assert not (built / "localrun").exists()
 
 
 @pytest.fixture
-def aws(stack: LocalStack, resources: Resources, tmp_path: Path) -> Iterator[dict[str, str]]:
+def aws(stack: LocalAws, resources: Resources, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A deployed `bedrock-async-tracker` stack, as the README's commands find it: its outputs name the local
     stack's queue and topic, and "AWS" is moto behind its public endpoint names."""
     cloudformation = stack.client("cloudformation")
@@ -120,7 +120,7 @@ def aws(stack: LocalStack, resources: Resources, tmp_path: Path) -> Iterator[dic
 
 
 def test_submitting_to_a_deployed_stack_runs_as_written(
-    stack: LocalStack, resources: Resources, aws: dict[str, str]
+    stack: LocalAws, resources: Resources, aws: dict[str, str]
 ) -> None:
     result = shell(block("submit"), env=aws)
 
@@ -135,7 +135,7 @@ def test_submitting_to_a_deployed_stack_runs_as_written(
 
 
 def test_subscribing_to_a_deployed_stack_runs_as_written(
-    stack: LocalStack, resources: Resources, aws: dict[str, str]
+    stack: LocalAws, resources: Resources, aws: dict[str, str]
 ) -> None:
     sqs = stack.client("sqs")
     mine = sqs.create_queue(QueueName=f"mine-{resources.table_name}")["QueueUrl"]
@@ -153,7 +153,7 @@ def test_subscribing_to_a_deployed_stack_runs_as_written(
     assert json.loads(attributes["Attributes"]["FilterPolicy"]) == {"status": ["Failed"]}
 
 
-def test_the_python_example_runs_as_written(stack: LocalStack, resources: Resources) -> None:
+def test_the_python_example_runs_as_written(stack: LocalAws, resources: Resources) -> None:
     env = plain_environment(
         **CREDENTIALS,
         AWS_DEFAULT_REGION="us-east-1",
@@ -219,7 +219,7 @@ def test_the_readme_lists_every_mutation_the_suite_must_catch() -> None:
         assert f"- {mutant.name}\n" in listed, mutant.name
 
 
-def test_turning_eventbridge_on_for_a_bucket_runs_as_written(stack: LocalStack, aws: dict[str, str]) -> None:
+def test_turning_eventbridge_on_for_a_bucket_runs_as_written(stack: LocalAws, aws: dict[str, str]) -> None:
     s3 = stack.client("s3")
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket="my-bucket")

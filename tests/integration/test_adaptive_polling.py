@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 from types import ModuleType
 
-from local_stack.stack import LocalStack, Resources
+from localrun.stack import LocalAws, Resources
 from tests.helpers import Clock, arn, sqs_event
 from tracking.invocations import Invocation
 from tracking.runtime import Runtime
@@ -39,7 +39,7 @@ def teach(runtime: Runtime, seconds: float, count: int = 30, *, spread: float = 
 
 
 def test_a_sweep_skips_without_a_call_what_cannot_have_ended_and_asks_at_each_forced_check(
-    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
     """Jobs of this model take about 900 s; the interval is 300 s. After the cold sweep that asks about all that is
     due, sweeps skip the job (read from the index alone) until its forced check at 600 s of age."""
@@ -65,7 +65,7 @@ def test_a_sweep_skips_without_a_call_what_cannot_have_ended_and_asks_at_each_fo
 
 
 def test_due_work_is_taken_most_overdue_first(
-    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
     one_at_a_time = Runtime.build(replace(app.runtime.settings, concurrency=1), clock=clock)
     jobs = [arn(f"order{i:07d}") for i in range(5)]
@@ -82,7 +82,7 @@ def test_due_work_is_taken_most_overdue_first(
 
 
 def test_a_new_environment_judges_from_the_durations_every_environment_saved(
-    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
     """One environment saw 30 Nova Reel jobs end (about 900 s each) and saved them with a sweep; a new one, which
     saw none, takes them from the shared item at its first sweep and asks only what may have ended."""
@@ -102,11 +102,11 @@ def test_a_new_environment_judges_from_the_durations_every_environment_saved(
 
 
 def test_a_sweep_that_could_not_ask_about_everything_due_leaves_the_next_to_ask_again(
-    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
     """A forced check that a sweep failed to make (Bedrock throttled it) is made by the next sweep: the sweep with
     errors does not count as one that went through all due work."""
-    from local_stack.bedrock_simulator import Fault
+    from bedrock_simulator import Fault
     from tracking import clients
 
     runtime = app.runtime

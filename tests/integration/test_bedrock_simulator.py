@@ -16,8 +16,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stack.bedrock_simulator import ARN_PATTERN, Fault, Simulator, SimulatorServer
-from local_stack.stack import LocalStack, Resources
+from bedrock_simulator import ARN_PATTERN, Fault, Simulator, SimulatorServer
+from localrun.stack import LocalAws, Resources
 from tests.helpers import start_on_bedrock
 
 
@@ -224,7 +224,7 @@ def test_time_factor_scales_durations(clock: Clock) -> None:
     assert sim.get("us-east-1", arn)["status"] == "Completed"
 
 
-def test_nova_reel_output_lands_in_a_folder_per_invocation(stack: LocalStack, resources: Resources) -> None:
+def test_nova_reel_output_lands_in_a_folder_per_invocation(stack: LocalAws, resources: Resources) -> None:
     bedrock = stack.client("bedrock-runtime")
     arn = start_on_bedrock(stack, model="amazon.nova-reel-v1:0", folder="reels")
     stack.simulator.end(arn)
@@ -242,7 +242,7 @@ def test_standalone_process_serves_boto3_and_its_control_endpoints() -> None:
         port = probe.getsockname()[1]
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.bedrock_simulator", "--port", str(port), "--time-factor", "0.001"],
+        [sys.executable, "-m", "bedrock_simulator", "--port", str(port), "--time-factor", "0.001"],
         cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.lambda_driver import LambdaDriver
-from local_stack.stack import LocalStack, Resources
+from localrun.lambda_driver import LambdaDriver
+from localrun.stack import LocalAws, Resources
 from tests.helpers import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
 from tracker_cli.main import main
 
@@ -26,7 +26,7 @@ def cli(resources: Resources, *args: str) -> list[str]:
 
 @pytest.mark.usefixtures("environment")
 def test_submit_sends_each_arn_with_its_context_and_the_function_tracks_them(
-    stack: LocalStack, resources: Resources, driver: LambdaDriver, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, driver: LambdaDriver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = stack.simulator.add(arn("clisubmit001")), stack.simulator.add(arn("clisubmit002"))
 
@@ -41,7 +41,7 @@ def test_submit_sends_each_arn_with_its_context_and_the_function_tracks_them(
 
 @pytest.mark.usefixtures("environment")
 def test_submit_refuses_an_arn_the_function_would_refuse_and_sends_nothing(
-    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = stack.simulator.add(arn("clisubmitok1"))
 
@@ -69,7 +69,7 @@ def test_submit_refuses_a_context_that_is_not_an_object(
 
 
 def test_status_shows_the_record_or_says_it_is_not_tracked(
-    stack: LocalStack, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tracked = stack.simulator.add(arn("clistatus001"))
     invoke(sqs_event(tracked))
@@ -85,7 +85,7 @@ def test_status_shows_the_record_or_says_it_is_not_tracked(
 
 
 def test_list_filters_by_status(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running, done = stack.simulator.add(arn("clilistrun01")), stack.simulator.add(arn("clilistdone1"))
     invoke(sqs_event(running, done))
@@ -104,7 +104,7 @@ def test_list_filters_by_status(
 
 
 def test_watch_shows_counts_and_the_newest_invocations(
-    stack: LocalStack, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, invoke: Invoke, capsys: pytest.CaptureFixture[str]
 ) -> None:
     invoke(sqs_event(stack.simulator.add(arn("cliwatch0001"))))
     capsys.readouterr()
@@ -118,7 +118,7 @@ def test_watch_shows_counts_and_the_newest_invocations(
 
 @pytest.mark.usefixtures("environment")
 def test_redrive_moves_the_dead_letters_back_to_the_intake_queue(
-    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sqs = stack.client("sqs")
     for body in ("first", "second"):
@@ -134,7 +134,7 @@ def test_redrive_moves_the_dead_letters_back_to_the_intake_queue(
 
 @pytest.mark.usefixtures("environment")
 def test_start_starts_on_bedrock_and_submits_in_one_step(
-    stack: LocalStack, resources: Resources, driver: LambdaDriver, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, driver: LambdaDriver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["start", "--model-id", "amazon.nova-reel-v1:1", "--input", '{"taskType": "TEXT_VIDEO"}',
             "--output-s3-uri", f"s3://{resources.bucket}/videos", "--context", '{"jobId": "s"}']  # fmt: skip
@@ -151,7 +151,7 @@ def test_start_starts_on_bedrock_and_submits_in_one_step(
 
 @pytest.mark.usefixtures("environment")
 def test_resources_come_from_the_stacks_outputs(
-    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outputs = {
         "IntakeQueueUrl": resources.queue_url,
@@ -183,7 +183,7 @@ def test_the_console_script_is_installed_and_explains_itself() -> None:
 
 @pytest.mark.usefixtures("environment")
 def test_check_bucket_says_whether_eventbridge_hears_the_bucket_and_the_command_it_prints_turns_it_on(
-    stack: LocalStack, resources: Resources, capsys: pytest.CaptureFixture[str]
+    stack: LocalAws, resources: Resources, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import os
     import shlex
@@ -211,7 +211,7 @@ def test_check_bucket_says_whether_eventbridge_hears_the_bucket_and_the_command_
 
 
 @pytest.mark.usefixtures("environment")
-def test_check_bucket_enable_turns_it_on(stack: LocalStack, resources: Resources) -> None:
+def test_check_bucket_enable_turns_it_on(stack: LocalAws, resources: Resources) -> None:
     bucket = f"toenable-{resources.table_name}"
     stack.client("s3").create_bucket(Bucket=bucket)
 

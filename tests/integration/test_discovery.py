@@ -6,7 +6,7 @@ from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
-from local_stack.stack import LocalStack, Resources
+from localrun.stack import LocalAws, Resources
 from tests.helpers import PAST_THE_FLOOR, sqs_event, start_on_bedrock
 from tracking.runtime import Runtime
 
@@ -18,13 +18,13 @@ def discovering(app: ModuleType, **changes: Any) -> Runtime:
     )
 
 
-def start(stack: LocalStack, resources: Resources, model: str = "amazon.nova-reel-v1:1") -> str:
+def start(stack: LocalAws, resources: Resources, model: str = "amazon.nova-reel-v1:1") -> str:
     assert stack.resources == resources
     return start_on_bedrock(stack, model=model)
 
 
 def test_an_invocation_never_submitted_is_discovered_and_notified_once(
-    stack: LocalStack, resources: Resources, app: ModuleType
+    stack: LocalAws, resources: Resources, app: ModuleType
 ) -> None:
     runtime = discovering(app)
     ended = start(stack, resources)
@@ -47,7 +47,7 @@ def test_an_invocation_never_submitted_is_discovered_and_notified_once(
     assert watermark is not None
 
 
-def test_a_submitted_invocation_is_not_adopted_twice(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+def test_a_submitted_invocation_is_not_adopted_twice(stack: LocalAws, resources: Resources, app: ModuleType) -> None:
     runtime = discovering(app)
     invocation = start(stack, resources)
     assert runtime.handle(sqs_event(invocation)) == {"batchItemFailures": []}
@@ -60,7 +60,7 @@ def test_a_submitted_invocation_is_not_adopted_twice(stack: LocalStack, resource
     assert len(stack.notifications()) == 1
 
 
-def test_discovery_can_be_limited_to_some_models(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+def test_discovery_can_be_limited_to_some_models(stack: LocalAws, resources: Resources, app: ModuleType) -> None:
     runtime = discovering(app, discovery_model_ids=frozenset({"luma.ray-v2:0"}))
     start(stack, resources, model="amazon.nova-reel-v1:1")
     luma = start(stack, resources, model="luma.ray-v2:0")
@@ -71,16 +71,16 @@ def test_discovery_can_be_limited_to_some_models(stack: LocalStack, resources: R
     assert runtime.tracker.records.get(luma) is not None
 
 
-def test_without_discovery_nothing_is_listed(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+def test_without_discovery_nothing_is_listed(stack: LocalAws, resources: Resources, app: ModuleType) -> None:
     start(stack, resources)
     app.runtime.handle({})
     assert stack.simulator.calls["ListAsyncInvokes"] == 0
 
 
 def test_a_listing_error_is_reported_and_the_next_sweep_lists_again(
-    stack: LocalStack, resources: Resources, app: ModuleType
+    stack: LocalAws, resources: Resources, app: ModuleType
 ) -> None:
-    from local_stack.bedrock_simulator import Fault
+    from bedrock_simulator import Fault
 
     runtime = discovering(app)
     invocation = start(stack, resources)
@@ -93,7 +93,7 @@ def test_a_listing_error_is_reported_and_the_next_sweep_lists_again(
 
 
 def test_a_watermark_moved_further_by_a_concurrent_sweep_is_kept_without_an_error(
-    stack: LocalStack, resources: Resources, app: ModuleType
+    stack: LocalAws, resources: Resources, app: ModuleType
 ) -> None:
     from datetime import UTC, datetime, timedelta
 

@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 
-from local_stack.stack import LocalStack, Resources
+from localrun.stack import LocalAws, Resources
 from tests.helpers import Clock, Invoke, arn, fail_on_the_wire, sqs_event
 from tests.integration.test_sweep import record_of
 
 
-def ended(stack: LocalStack, name: str, *, fails: bool = False) -> str:
+def ended(stack: LocalAws, name: str, *, fails: bool = False) -> str:
     job = stack.simulator.add(arn(name))
     stack.simulator.end(job, failed=fails)
     return job
 
 
 def test_one_event_per_ending_reaches_the_users_rule_in_the_documented_shape(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
     completed, failed = ended(stack, "busending001"), ended(stack, "busending002", fails=True)
     invoke(sqs_event(completed, failed))
@@ -46,7 +46,7 @@ def test_one_event_per_ending_reaches_the_users_rule_in_the_documented_shape(
 
 
 def test_a_failed_put_is_retried_by_the_next_sweep_and_never_repeats_the_sns_message(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     job = ended(stack, "busputfail01")
     fail_on_the_wire(stack, "events", "PutEvents", code="InternalException", status=500)
@@ -65,7 +65,7 @@ def test_a_failed_put_is_retried_by_the_next_sweep_and_never_repeats_the_sns_mes
 
 
 def test_a_partially_failed_put_events_is_a_failure_retried_once(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    stack: LocalAws, resources: Resources, app: ModuleType, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PutEvents answers 200 with FailedEntryCount 1 when an entry was refused (throttled, an internal failure)."""
     publisher = app.runtime.tracker.events
@@ -91,7 +91,7 @@ def test_a_partially_failed_put_events_is_a_failure_retried_once(
 
 
 def test_a_failed_publish_is_retried_without_putting_the_event_again(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
     job = ended(stack, "bussnsfail01")
     fail_on_the_wire(stack, "sns", "Publish", code="InternalError", status=500)
@@ -105,9 +105,7 @@ def test_a_failed_publish_is_retried_without_putting_the_event_again(
     assert stack.events() == []
 
 
-def test_with_no_bus_named_nothing_is_put(
-    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
-) -> None:
+def test_with_no_bus_named_nothing_is_put(stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock) -> None:
     from tracking.runtime import Runtime
 
     runtime = Runtime.build(replace(app.runtime.settings, event_bus_name=""), clock=clock)

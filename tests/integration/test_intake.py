@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from local_stack.lambda_driver import LambdaDriver
-from local_stack.stack import LocalStack, Resources
+from localrun.lambda_driver import LambdaDriver
+from localrun.stack import LocalAws, Resources
 from tests.helpers import PAST_THE_FLOOR, Invoke, LogLines, arn, fail_on_the_wire, load_event, sqs_event
 from tracking import clients
 
 
-def record_of(stack: LocalStack, resources: Resources, invocation_arn: str) -> dict[str, object] | None:
+def record_of(stack: LocalAws, resources: Resources, invocation_arn: str) -> dict[str, object] | None:
     from boto3.dynamodb.types import TypeDeserializer
 
     item = stack.client("dynamodb").get_item(
@@ -25,7 +25,7 @@ def record_of(stack: LocalStack, resources: Resources, invocation_arn: str) -> d
 
 
 def test_good_batch_of_json_and_bare_arn_is_tracked_whole(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
     # given the two invocations of events/sqs_good_batch.json, still running
     stack.simulator.add(arn("goodjson0001"))
@@ -49,7 +49,7 @@ def test_good_batch_of_json_and_bare_arn_is_tracked_whole(
 
 
 def test_each_kind_of_malformed_body_fails_alone_with_one_log_line_naming_it(
-    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+    stack: LocalAws, resources: Resources, invoke: Invoke, logs: LogLines
 ) -> None:
     stack.simulator.add(arn("goodjson0001"))
     event = load_event("sqs_mixed_batch.json")
@@ -104,7 +104,7 @@ def test_malformed_body_is_reported_with_its_reason(
     ],
 )
 def test_arn_that_bedrock_rejects_is_reported(
-    stack: LocalStack, resources: Resources, app: Any, logs: LogLines, invocation_arn: str, expected: str
+    stack: LocalAws, resources: Resources, app: Any, logs: LogLines, invocation_arn: str, expected: str
 ) -> None:
     from dataclasses import replace
 
@@ -124,9 +124,9 @@ def test_arn_that_bedrock_rejects_is_reported(
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "InternalServerException", "ServiceUnavailableException"])
 def test_throttling_and_5xx_never_lose_a_message(
-    stack: LocalStack, resources: Resources, driver: LambdaDriver, code: str
+    stack: LocalAws, resources: Resources, driver: LambdaDriver, code: str
 ) -> None:
-    from local_stack.bedrock_simulator import Fault
+    from bedrock_simulator import Fault
 
     invocation = stack.simulator.add(arn("throttled001"))
     stack.simulator.inject("GetAsyncInvoke", Fault(code=code, count=1000))
@@ -148,7 +148,7 @@ def test_throttling_and_5xx_never_lose_a_message(
 
 
 def test_duplicate_submissions_make_one_record_and_one_notification(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
     invocation = stack.simulator.add(arn("duplicate001"))
     body = json.dumps({"invocationArn": invocation, "context": {"n": 1}})
@@ -167,7 +167,7 @@ def test_duplicate_submissions_make_one_record_and_one_notification(
 
 
 def test_invocation_already_ended_at_submission_is_notified_once(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
     invocation = stack.simulator.add(arn("endedbefore1"))
     stack.simulator.end(invocation, failed=True, message="content filters")
@@ -186,7 +186,7 @@ def test_invocation_already_ended_at_submission_is_notified_once(
 
 
 def test_context_is_stored_and_echoed_unchanged(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Any
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Any
 ) -> None:
     invocation = stack.simulator.add(arn("withcontext1"))
     context = {"jobId": "j-1", "ratio": 0.25, "count": 3, "nested": {"ok": True, "list": [1, "two", None]}, "u": "é✓"}
@@ -203,7 +203,7 @@ def test_context_is_stored_and_echoed_unchanged(
 
 
 def test_message_is_kept_when_the_record_cannot_be_written(
-    stack: LocalStack, resources: Resources, app: object, invoke: Invoke, logs: LogLines
+    stack: LocalAws, resources: Resources, app: object, invoke: Invoke, logs: LogLines
 ) -> None:
     invocation = stack.simulator.add(arn("dynamofails1"))
     fail_on_the_wire(
@@ -224,7 +224,7 @@ def test_message_is_kept_when_the_record_cannot_be_written(
 
 
 def test_arn_of_an_account_outside_the_allow_list_is_refused_with_a_clear_reason(
-    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+    stack: LocalAws, resources: Resources, invoke: Invoke, logs: LogLines
 ) -> None:
     foreign = arn("foreignacct1", account="210987654321")
 
@@ -239,7 +239,7 @@ def test_arn_of_an_account_outside_the_allow_list_is_refused_with_a_clear_reason
 
 
 def test_numbers_in_a_context_come_back_in_the_notification_with_every_digit(
-    stack: LocalStack, resources: Resources, invoke: Invoke
+    stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
     invocation = stack.simulator.add(arn("exactnumbers"))
     stack.simulator.end(invocation)
@@ -254,7 +254,7 @@ def test_numbers_in_a_context_come_back_in_the_notification_with_every_digit(
 
 
 def test_a_lone_surrogate_fails_its_message_alone_as_a_malformed_body(
-    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+    stack: LocalAws, resources: Resources, invoke: Invoke, logs: LogLines
 ) -> None:
     good = stack.simulator.add(arn("besidesurrog"))
     bad = '{"invocationArn": "%s", "context": {"name": "\\ud800"}}' % arn("surrogate001")  # noqa: UP031
@@ -268,7 +268,7 @@ def test_a_lone_surrogate_fails_its_message_alone_as_a_malformed_body(
 
 
 def test_an_arn_of_a_region_that_cannot_exist_fails_as_an_invalid_arn_without_asking_bedrock(
-    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines
+    stack: LocalAws, resources: Resources, invoke: Invoke, logs: LogLines
 ) -> None:
     made_up = [arn("madeupregion", region=f"moon-base-{i}") for i in range(300)]
 
@@ -280,7 +280,7 @@ def test_an_arn_of_a_region_that_cannot_exist_fails_as_an_invalid_arn_without_as
 
 
 def test_each_arn_is_asked_at_its_own_regions_endpoint(
-    stack: LocalStack, resources: Resources, environment: dict[str, str], clock: Any, monkeypatch: pytest.MonkeyPatch
+    stack: LocalAws, resources: Resources, environment: dict[str, str], clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No endpoint override for Bedrock here: botocore resolves bedrock-runtime.<region>.amazonaws.com from the ARN's
     region, and a hook takes each request there to the simulator, noting where it was going."""

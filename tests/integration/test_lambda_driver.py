@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from local_stack.lambda_driver import LambdaDriver, TimedOut
-from local_stack.stack import LocalStack, Resources
+from localrun.lambda_driver import LambdaDriver, TimedOut
+from localrun.stack import LocalAws, Resources
 
 
 def test_a_run_past_its_deadline_is_killed_and_its_whole_batch_comes_back(
-    stack: LocalStack, resources: Resources
+    stack: LocalAws, resources: Resources
 ) -> None:
     sqs = stack.client("sqs")
     sqs.set_queue_attributes(QueueUrl=resources.queue_url, Attributes={"VisibilityTimeout": "1"})

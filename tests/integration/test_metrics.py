@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from local_stack import template
-from local_stack.bedrock_simulator import Fault
-from local_stack.lambda_driver import LambdaDriver
-from local_stack.stack import EventDelivery, LocalStack, Resources
+from bedrock_simulator import Fault
+from localrun import template
+from localrun.lambda_driver import LambdaDriver
+from localrun.stack import EventDelivery, LocalAws, Resources
 from tests.helpers import PAST_THE_FLOOR, Clock, Invoke, arn, fail_on_the_wire, sqs_event
 from tests.integration.test_adaptive_polling import teach
 from tracking import clients
@@ -52,7 +52,7 @@ def watched_by_alarms() -> set[str]:
 
 
 def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
-    stack: LocalStack,
+    stack: LocalAws,
     resources: Resources,
     invoke: Invoke,
     clock: Clock,

@@ -8,18 +8,18 @@ import time
 from datetime import timedelta
 from types import ModuleType
 
-from local_stack.lambda_driver import LambdaDriver
-from local_stack.stack import EventDelivery, LocalStack, Resources
+from localrun.lambda_driver import LambdaDriver
+from localrun.stack import EventDelivery, LocalAws, Resources
 from tests.helpers import PAST_THE_FLOOR, Clock, arn, sqs_event, start_on_bedrock
 from tests.integration.test_adaptive_polling import UNHEARD, teach
 
 
-def function_calls(stack: LocalStack, operation: str) -> int:
+def function_calls(stack: LocalAws, operation: str) -> int:
     return stack.proxy.state.operations()[operation]
 
 
 def test_a_job_that_writes_three_files_each_delivered_twice_is_asked_about_once_and_notified_once(
-    stack: LocalStack, resources: Resources, app: ModuleType, driver: LambdaDriver, delivery: EventDelivery
+    stack: LocalAws, resources: Resources, app: ModuleType, driver: LambdaDriver, delivery: EventDelivery
 ) -> None:
     delivery.duplicates = 1.0
     job = start_on_bedrock(stack)  # Nova Reel: output.mp4, manifest.json, generation-status.json
@@ -41,7 +41,7 @@ def test_a_job_that_writes_three_files_each_delivered_twice_is_asked_about_once_
 
 
 def test_an_object_of_no_tracked_invocation_costs_one_read_at_most_and_no_call(
-    stack: LocalStack, resources: Resources, app: ModuleType, driver: LambdaDriver, delivery: EventDelivery
+    stack: LocalAws, resources: Resources, app: ModuleType, driver: LambdaDriver, delivery: EventDelivery
 ) -> None:
     app.runtime.tracker.learn_from_others()  # an environment reads the shared durations once in 15 minutes: done
     s3 = stack.client("s3")
@@ -58,7 +58,7 @@ def test_an_object_of_no_tracked_invocation_costs_one_read_at_most_and_no_call(
 
 
 def test_a_lost_event_leaves_the_ending_to_the_sweep(
-    stack: LocalStack,
+    stack: LocalAws,
     resources: Resources,
     app: ModuleType,
     driver: LambdaDriver,
@@ -83,7 +83,7 @@ def quick_model(runtime: object, seconds: float = 2.0) -> None:
 
 
 def test_a_timer_at_the_predicted_end_notifies_a_job_whose_events_were_lost(
-    stack: LocalStack,
+    stack: LocalAws,
     resources: Resources,
     app: ModuleType,
     driver: LambdaDriver,
@@ -105,7 +105,7 @@ def test_a_timer_at_the_predicted_end_notifies_a_job_whose_events_were_lost(
 
 
 def test_a_timer_that_finds_the_job_running_writes_nothing(
-    stack: LocalStack, resources: Resources, app: ModuleType, driver: LambdaDriver, delivery: EventDelivery
+    stack: LocalAws, resources: Resources, app: ModuleType, driver: LambdaDriver, delivery: EventDelivery
 ) -> None:
     quick_model(app.runtime)
     job = stack.simulator.add(arn("stillrunnin1"), seconds=3600)
@@ -123,7 +123,7 @@ def test_a_timer_that_finds_the_job_running_writes_nothing(
 
 
 def test_an_output_that_lands_before_the_status_says_so_is_checked_again_seconds_later(
-    stack: LocalStack,
+    stack: LocalAws,
     resources: Resources,
     app: ModuleType,
     driver: LambdaDriver,
@@ -148,7 +148,7 @@ def test_an_output_that_lands_before_the_status_says_so_is_checked_again_seconds
 
 
 def test_an_environment_that_only_takes_submissions_sets_timers_from_what_others_learned(
-    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
     from dataclasses import replace
 
@@ -188,7 +188,7 @@ def timer_event(resources: Resources, arn: str, attempt: int) -> dict[str, objec
 
 
 def test_a_job_no_event_will_tell_of_is_asked_by_a_series_of_timers_that_write_only_its_end(
-    stack: LocalStack, resources: Resources, app: ModuleType, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
     timers = RecordedTimers()
     app.runtime.tracker.timers = app.runtime.checks.timers = app.runtime.sweep.timers = timers

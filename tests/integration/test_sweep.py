@@ -6,7 +6,7 @@ import json
 import threading
 from types import ModuleType
 
-from local_stack.stack import LocalStack, Resources
+from localrun.stack import LocalAws, Resources
 from tests.helpers import (
     PAST_THE_FLOOR,
     Clock,
@@ -22,7 +22,7 @@ from tests.integration.test_intake import record_of
 from tracking.invocations import iso
 
 
-def test_empty_event_sweeps(stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock) -> None:
+def test_empty_event_sweeps(stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock) -> None:
     invocation = stack.simulator.add(arn("sweptbyempty"))
     invoke(sqs_event(invocation))
     stack.simulator.end(invocation)
@@ -35,9 +35,9 @@ def test_empty_event_sweeps(stack: LocalStack, resources: Resources, invoke: Inv
 
 
 def test_schedule_event_from_the_template_input_sweeps(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
-    from local_stack import template
+    from localrun import template
 
     _, schedule_input = template.schedule()
     assert load_event("schedule.json") == schedule_input
@@ -52,7 +52,7 @@ def test_schedule_event_from_the_template_input_sweeps(
 
 
 def test_completed_notification_carries_the_get_async_invoke_fields(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("completed001"))
     invoke(sqs_event(json.dumps({"invocationArn": invocation, "context": {"jobId": "42"}})))
@@ -77,7 +77,7 @@ def test_completed_notification_carries_the_get_async_invoke_fields(
 
 
 def test_failed_notification_carries_the_failure_message(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("failed000001"))
     invoke(sqs_event(invocation))
@@ -94,7 +94,7 @@ def test_failed_notification_carries_the_failure_message(
 
 
 def test_subscriber_filter_policy_on_status_receives_only_failures(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     sqs, sns = stack.client("sqs"), stack.client("sns")
     failures_url = sqs.create_queue(QueueName=f"failures-{resources.table_name}")["QueueUrl"]
@@ -121,7 +121,7 @@ def test_subscriber_filter_policy_on_status_receives_only_failures(
 
 
 def test_publish_that_failed_is_retried_by_the_next_sweep_once(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, logs: LogLines, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, invoke: Invoke, logs: LogLines, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("publishfail1"))
     invoke(sqs_event(invocation))
@@ -154,7 +154,7 @@ def test_publish_that_failed_is_retried_by_the_next_sweep_once(
 
 
 def test_publish_failure_at_intake_still_tracks_the_message(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = stack.simulator.add(arn("intakepubfl1"))
     stack.simulator.end(invocation)
@@ -169,7 +169,7 @@ def test_publish_failure_at_intake_still_tracks_the_message(
 
 
 def test_two_sweeps_at_once_notify_each_ending_once(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
 ) -> None:
     from tracking.config import Settings
     from tracking.runtime import Runtime
@@ -201,7 +201,7 @@ def test_two_sweeps_at_once_notify_each_ending_once(
 
 
 def test_a_sweep_asks_about_each_due_invocation_and_leaves_those_still_running_due(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     running = [stack.simulator.add(arn(f"inprogress{i:02d}")) for i in range(3)]
     invoke(sqs_event(*running))
@@ -218,9 +218,9 @@ def test_a_sweep_asks_about_each_due_invocation_and_leaves_those_still_running_d
 
 
 def test_sweep_reports_a_bedrock_error_and_keeps_the_invocation_due(
-    stack: LocalStack, resources: Resources, invoke: Invoke, logs: LogLines, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, logs: LogLines, clock: Clock
 ) -> None:
-    from local_stack.bedrock_simulator import Fault
+    from bedrock_simulator import Fault
 
     invocation = stack.simulator.add(arn("sweepthrott1"))
     invoke(sqs_event(invocation))
@@ -235,7 +235,7 @@ def test_sweep_reports_a_bedrock_error_and_keeps_the_invocation_due(
 
 
 def test_an_invocation_running_far_longer_than_expected_is_reported_overdue(
-    stack: LocalStack, resources: Resources, app: ModuleType, logs: LogLines
+    stack: LocalAws, resources: Resources, app: ModuleType, logs: LogLines
 ) -> None:
     from dataclasses import replace
     from datetime import UTC, datetime, timedelta
@@ -256,7 +256,7 @@ def test_an_invocation_running_far_longer_than_expected_is_reported_overdue(
 
 
 def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
-    stack: LocalStack, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, app: ModuleType, invoke: Invoke, clock: Clock
 ) -> None:
     # outputs no watched bucket hears: a sweep asks about these every time (MaxPollInterval of 0 aside, on any
     # sweep that finds them due), and writes nothing while they run
@@ -279,7 +279,7 @@ def test_a_sweep_writes_nothing_for_invocations_still_in_progress(
 
 
 def test_a_completed_nova_reel_notification_lists_its_output_and_duration(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     invocation = start_on_bedrock(stack)
     invoke(sqs_event(invocation))
@@ -300,7 +300,7 @@ def test_a_completed_nova_reel_notification_lists_its_output_and_duration(
 
 
 def test_outputs_are_not_listed_for_failures_or_buckets_not_named(
-    stack: LocalStack, resources: Resources, invoke: Invoke, clock: Clock
+    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
     failed = stack.simulator.add(arn("failednolist"))
     elsewhere = stack.simulator.add(arn("elsewhere001"), output_uri="s3://someone-elses-bucket/x")
@@ -316,7 +316,7 @@ def test_outputs_are_not_listed_for_failures_or_buckets_not_named(
     assert "outputObjects" not in messages[elsewhere]
 
 
-def test_a_runs_deadline_ends_with_the_run(stack: LocalStack, resources: Resources, app: ModuleType) -> None:
+def test_a_runs_deadline_ends_with_the_run(stack: LocalAws, resources: Resources, app: ModuleType) -> None:
     """Calls made between runs (none in Lambda; an operator's or a test's) are not refused by an old deadline."""
     invocation = stack.simulator.add(arn("afterarun001"))
     app.runtime.handle(sqs_event(invocation))

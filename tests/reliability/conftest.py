@@ -14,9 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local_stack.aws_proxy import Fault
-from local_stack.lambda_driver import Killed, killed_at, sqs_event
-from local_stack.stack import LocalStack, Resources
+from localrun.aws_proxy import Fault
+from localrun.lambda_driver import Killed, killed_at, sqs_event
+from localrun.stack import LocalAws, Resources
 from tests.helpers import PAST_THE_FLOOR, Clock, arn, fail_on_the_wire
 from tracking import clients
 from tracking.config import Settings
@@ -82,7 +82,7 @@ class FakeContext:
 
 @dataclass
 class World:
-    stack: LocalStack
+    stack: LocalAws
     resources: Resources
     settings: Settings
     clock: Clock
@@ -184,7 +184,7 @@ def _arn_of(body: str) -> str:
 
 
 @pytest.fixture
-def world(stack: LocalStack, resources: Resources, environment: dict[str, str], clock: Clock) -> World:
+def world(stack: LocalAws, resources: Resources, environment: dict[str, str], clock: Clock) -> World:
     return World(stack=stack, resources=resources, settings=Settings.from_env(), clock=clock)
 
 

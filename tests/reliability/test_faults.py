@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from local_stack.aws_proxy import Fault
-from local_stack.bedrock_simulator import Fault as BedrockFault
+from bedrock_simulator import Fault as BedrockFault
+from localrun.aws_proxy import Fault
 from tests.helpers import PAST_THE_FLOOR, fail_on_the_wire
 from tests.reliability.conftest import Waves, World, crash_once, fail_write, hook
 from tracking import clients
@@ -87,7 +87,7 @@ def test_one_messages_calls_at_their_worst_take_no_longer_than_the_budget_that_s
     message must have left to be started, itself within the function's timeout."""
     import time
 
-    from local_stack import template
+    from localrun import template
 
     runtime = world.environment()
     (job,) = world.start(1, "worst")
@@ -357,7 +357,7 @@ def test_sweeps_and_intakes_at_once_in_separate_processes_notify_each_ending_onc
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TABLE_NAME": world.settings.table_name}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "local_stack.invoke", "-"],
+            [sys.executable, "-m", "localrun.invoke", "-"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local_stack.stack import LocalStack, Resources
+from localrun.stack import LocalAws, Resources
 from tests.helpers import sqs_event
 from tests.reliability.conftest import World
 from tracking.errors import GiveUp, TrackerError, UnexpectedAnswer
@@ -87,7 +87,7 @@ def test_any_body_parses_or_is_refused_with_a_reason(body: str) -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(bodies, min_size=1, max_size=9))
 def test_a_fuzzed_batch_never_fails_whole_and_each_bad_message_fails_alone(
-    stack: LocalStack, resources: Resources, world: World, batch: list[str]
+    stack: LocalAws, resources: Resources, world: World, batch: list[str]
 ) -> None:
     if GOOD_ARN not in stack.simulator.jobs:
         stack.simulator.add(GOOD_ARN)

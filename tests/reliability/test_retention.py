@@ -3,7 +3,7 @@ its record expired (a late redrive, a producer's retry)."""
 
 from __future__ import annotations
 
-from local_stack.aws_proxy import Fault
+from localrun.aws_proxy import Fault
 from tests.helpers import PAST_THE_FLOOR
 from tests.reliability.conftest import World
 from tracking.runtime import Runtime

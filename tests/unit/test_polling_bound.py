@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from local_stack import template
+from localrun import template
 from tracking.config import _rate
 from tracking.invocations import Invocation
 from tracking.polling import Durations, next_check_at, worth_asking

@@ -10,7 +10,7 @@ import argparse
 import threading
 from pathlib import Path
 
-from .stack import LocalStack, start_function
+from .stack import LocalAws, start_function
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".demo" / "stack.env"
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-factor", type=float, default=0.05, help="multiplies job durations and the schedule")
     parser.add_argument("--failure-rate", type=float, default=0.2)
     args = parser.parse_args(argv)
-    stack = LocalStack(
+    stack = LocalAws(
         time_factor=args.time_factor,
         failure_rate=args.failure_rate,
         moto_port=args.port,

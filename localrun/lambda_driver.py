@@ -7,7 +7,7 @@ reaches its deadline is killed, as Lambda kills it: no AWS call of it gets throu
 its whole batch comes back. The timer sends the template's schedule `Input` at the template's rate, both scaled
 by the stack's time factor.
 
-    python -m local_stack.lambda_driver   # with the function's environment set, as `make demo` does
+    python -m localrun.lambda_driver   # with the function's environment set, as `make demo` does
 """
 
 from __future__ import annotations

@@ -27,9 +27,10 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from bedrock_simulator import Simulator, SimulatorServer
+
 from . import template
 from .aws_proxy import AwsProxy
-from .bedrock_simulator import Simulator, SimulatorServer
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -168,7 +169,7 @@ class Resources:
 
 
 @dataclass
-class LocalStack:
+class LocalAws:
     """Start with `start()`; `environment()` is what the function gets; `client(name)` talks to the stack."""
 
     time_factor: float = 1.0
@@ -184,7 +185,7 @@ class LocalStack:
     _clients: dict[tuple[str, str], Any] = field(init=False, default_factory=dict)
     _clients_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
-    def start(self) -> LocalStack:
+    def start(self) -> LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         _make_item_writes_atomic()
         _deliver_events_as_eventbridge_does()
@@ -450,9 +451,9 @@ class LocalStack:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def start_function(stack: LocalStack, log: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_function(stack: LocalAws, log: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """The function in a process of its own, as Lambda runs it, fed by the event source mapping and the schedule
-    (local_stack.lambda_driver), its logs written to `log`."""
+    (localrun.lambda_driver), its logs written to `log`."""
     root = Path(__file__).resolve().parent.parent
     env = {
         **os.environ,
@@ -468,5 +469,5 @@ def start_function(stack: LocalStack, log: Path, extra: dict[str, str] | None = 
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "local_stack.lambda_driver"], env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "localrun.lambda_driver"], env=env, stdout=out, stderr=subprocess.STDOUT
         )

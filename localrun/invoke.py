@@ -1,6 +1,6 @@
 """Invoke the handler once with an event file, in this process, as `sam local invoke -e` would without Docker.
 
-    python -m local_stack.invoke events/schedule.json     # the function's environment must be set
+    python -m localrun.invoke events/schedule.json     # the function's environment must be set
 
 Prints the handler's response as JSON. The reliability tests start several of these at once.
 """
@@ -17,7 +17,7 @@ from .lambda_driver import LambdaContext
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        raise SystemExit("usage: python -m local_stack.invoke EVENT_FILE   (- for standard input)")
+        raise SystemExit("usage: python -m localrun.invoke EVENT_FILE   (- for standard input)")
     event = json.loads(sys.stdin.read() if args[0] == "-" else Path(args[0]).read_text())
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "tracker"))
     import app

@@ -22,8 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .bedrock_simulator import Fault
-from .stack import EventDelivery, LocalStack, start_function
+from bedrock_simulator import Fault
+
+from .stack import EventDelivery, LocalAws, start_function
 
 ROOT = Path(__file__).resolve().parent.parent
 MALFORMED = '{"invocationArn": "not-an-arn", "context": {"note": "this one is meant to fail"}}'
@@ -54,7 +55,7 @@ WORKLOAD: list[tuple[str, dict[str, Any]]] = [
 class Demo:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.stack = LocalStack(time_factor=args.time_factor, failure_rate=args.failure_rate, seed=args.seed)
+        self.stack = LocalAws(time_factor=args.time_factor, failure_rate=args.failure_rate, seed=args.seed)
         self.tty = sys.stdout.isatty()
         self.arns: list[str] = []
         self.unsubmitted: list[str] = []

@@ -3,7 +3,7 @@
 Nothing in moto or LocalStack emulates StartAsyncInvoke, GetAsyncInvoke or ListAsyncInvokes, so this does.
 An unchanged boto3 client reaches it through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` (or `endpoint_url`).
 
-    python -m local_stack.bedrock_simulator --port 4599 --time-factor 0.05 --failure-rate 0.1
+    python -m bedrock_simulator --port 4599 --time-factor 0.05 --failure-rate 0.1
 
 Each invocation runs for a duration drawn from its model's profile, multiplied by the time factor, then
 ends Completed or Failed (at the failure rate) and writes its output under its `s3Uri`, a folder per
@@ -559,7 +559,3 @@ def main(argv: list[str] | None = None) -> None:
         threading.Event().wait()
     except KeyboardInterrupt:
         server.stop()
-
-
-if __name__ == "__main__":
-    main()

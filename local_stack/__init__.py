@@ -1,1 +1,0 @@
-"""Everything that runs the product on one machine: the Bedrock simulator, moto, the Lambda driver, the demo."""
