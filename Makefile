@@ -90,7 +90,7 @@ demo: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m localrun.demo $(ARGS)
 
 bench: $(VENV)/.installed $(SAM_VENV)/.installed
-	SAM=$(abspath $(SAM)) PYTHON313=$(PYTHON) $(BIN)/python bench/run.py $(ARGS)
+	SAM=$(abspath $(SAM)) PYTHON313=$(PYTHON) $(BIN)/python -m bench.run $(ARGS)
 
 stack: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python -m localrun.serve $(ARGS)

@@ -4,20 +4,13 @@ source mapping would hand them to a concurrent instance of the function, until i
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-sys.path[:0] = [
-    str(Path(__file__).resolve().parent.parent / "functions" / "tracker"),
-    str(Path(__file__).resolve().parent.parent),
-]
+import boto3
 
-import boto3  # noqa: E402
-
-from localrun.lambda_driver import LambdaDriver  # noqa: E402
-from tracking import telemetry  # noqa: E402
-from tracking.config import Settings  # noqa: E402
-from tracking.runtime import Runtime  # noqa: E402
+from localrun.lambda_driver import LambdaDriver
+from tracking import telemetry
+from tracking.config import Settings
+from tracking.runtime import Runtime
 
 # As in bench/run.py: the runtime is called without the handler's decorator that flushes metrics once per event
 # (Powertools prints every 100 values of a metric even with POWERTOOLS_METRICS_DISABLED).

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localrun.lambda_driver import sqs_event
+from localrun.clock import Clock
+from localrun.lambda_driver import LambdaContext, sqs_event
 from localrun.stack import EventDelivery, LocalAws
 from tracking.config import Settings
 from tracking.runtime import Runtime
@@ -42,14 +43,6 @@ FAILURES = 0.1  # of jobs; they end after 10% to 60% of their run and write noth
 UNWATCHED = 0.2  # of jobs write to a bucket the stack does not watch: no events
 LONGER_FROM = START + timedelta(hours=12)  # from noon, every job takes twice as long
 FRESH_AFTER = 500  # endings of a model, after which a new environment's first sweep is measured
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass(order=True)
@@ -82,7 +75,7 @@ class Day:
     jobs: int
     seed: int
     ours: bool
-    clock: Clock = field(default_factory=Clock)
+    clock: Clock = field(default_factory=lambda: Clock(START))
     happenings: list[Happening] = field(default_factory=list)
     order: itertools.count[int] = field(default_factory=itertools.count)
     kinds: dict[str, str] = field(default_factory=dict)  # ARN -> "with" or "without" output events
@@ -157,10 +150,12 @@ class Day:
             batch.append(heapq.heappop(self.happenings).payload)
         self.clock.now = max(self.clock.now, min(window, self.happenings[0].at if self.happenings else window))
         for start in range(0, len(batch), 10):
-            self.intake.handle(self._sqs("checks", batch[start : start + 10]), _Context(self.clock))
+            self.intake.handle(
+                self._sqs("checks", batch[start : start + 10]), LambdaContext(timeout=60, clock=self.clock)
+            )
 
     def _sweep(self) -> None:
-        report = self.sweeper.handle({}, _Context(self.clock))
+        report = self.sweeper.handle({}, LambdaContext(timeout=60, clock=self.clock))
         due = sum(report["outcomes"].get(outcome, 0) for outcome in ("waiting", "in_progress", "notified"))
         if self.watching and due:
             self.watching = False
@@ -205,7 +200,7 @@ class Day:
         self.kinds[arn] = "with" if watched and writes else "without"
         self.ids[arn[-12:]] = job.end_time
         self.push(job.end_time, "end")
-        intake.handle(self._sqs("intake", [arn]), _Context(self.clock))
+        intake.handle(self._sqs("intake", [arn]), LambdaContext(timeout=60, clock=self.clock))
 
     def _delivered(self, event: dict[str, Any], delay: float) -> None:
         if not self.ours:
@@ -246,13 +241,3 @@ class Day:
         if fresh["sweeps"]:
             measured.update(fresh_sweeps=fresh["sweeps"], fresh_asked=fresh["asked"], fresh_due=fresh["due"])
         return measured
-
-
-class _Context:
-    """Lambda's context for one run, on the day's clock: 60 s from when it started."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock, self.started = clock, clock()
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((60 - (self.clock() - self.started).total_seconds()) * 1000))

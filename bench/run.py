@@ -39,8 +39,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "functions" / "tracker"))
-sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bedrock-async-tracker")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Bench")
@@ -277,7 +275,7 @@ def bench_fleet(stack: ProcessStack, concurrency: int, large: int, workers: int 
         "CONCURRENCY": str(concurrency),
     }
     processes = [
-        subprocess.Popen([sys.executable, str(ROOT / "bench" / "checks_worker.py")], env=env) for _ in range(workers)
+        subprocess.Popen([sys.executable, "-m", "bench.checks_worker"], cwd=ROOT, env=env) for _ in range(workers)
     ]
     try:
         time.sleep(3)  # their cold starts, before the sweep: Lambda's would overlap it
@@ -390,9 +388,8 @@ def bench_day(jobs: int) -> None:
 # -- init ---------------------------------------------------------------------------------------------------
 
 INIT = """
-import sys, time
+import time
 started = time.perf_counter()
-sys.path.insert(0, {path!r})
 import {module}
 print(time.perf_counter() - started)
 """
@@ -406,8 +403,13 @@ def bench_init(runs: int) -> None:
     samples: dict[str, list[float]] = {"app": [], "boto3_handler": []}
     for _ in range(runs):
         for module, path in (("app", ROOT / "functions" / "tracker"), ("boto3_handler", ROOT / "bench")):
-            code = INIT.format(path=str(path), module=module)
-            output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+            output = subprocess.run(  # the handler's folder first on the path, as Lambda's /var/task is
+                [sys.executable, "-c", INIT.format(module=module)],
+                capture_output=True,
+                text=True,
+                env={**env, "PYTHONPATH": str(path)},
+                check=True,
+            )
             samples[module].append(float(output.stdout.strip().splitlines()[-1]))
     ours, baseline = statistics.median(samples["app"]), statistics.median(samples["boto3_handler"])
     figures["init_ratio"] = ours / baseline

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .lambda_driver import LambdaContext
+from .lambda_driver import LambdaContext, load_handler
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,10 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         raise SystemExit("usage: python -m localrun.invoke EVENT_FILE   (- for standard input)")
     event = json.loads(sys.stdin.read() if args[0] == "-" else Path(args[0]).read_text())
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "tracker"))
-    import app
-
-    response = app.lambda_handler(event, LambdaContext(timeout=60))
+    response = load_handler()(event, LambdaContext(timeout=60))
     print(json.dumps({"response": response}), flush=True)
 
 

@@ -13,15 +13,37 @@ by the stack's time factor.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from . import template
+
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def load_handler() -> Handler:
+    """The function's handler, found as Lambda finds it: the template's `Handler` (module.function) in its `CodeUri`.
+    The module is loaded once per process, as in an execution environment."""
+    settings = template.function_settings()
+    module_name, function = settings["handler"].rsplit(".", 1)
+    if module_name not in sys.modules:
+        path = template.TEMPLATE.parent / settings["code_uri"] / f"{module_name}.py"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no handler module at {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    handler: Handler = getattr(sys.modules[module_name], function)
+    return handler
 
 
 class Killed(BaseException):
@@ -75,14 +97,22 @@ def killed_at(passed: Callable[[], bool]) -> Iterator[None]:
 
 @dataclass
 class LambdaContext:
-    """The parts of Lambda's context object that Powertools and the handler read."""
+    """The parts of Lambda's context object that Powertools and the handler read. The deadline is `timeout` seconds
+    after it is made, on `clock` if given (a test's or the bench's), else on real time."""
 
     timeout: float
+    clock: Callable[[], datetime] | None = None
     function_name: str = "tracker"
     memory_limit_in_mb: int = 512
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self._now()
+
+    def _now(self) -> float:
+        return time.monotonic() if self.clock is None else self.clock().timestamp()
 
     @property
     def invoked_function_arn(self) -> str:
@@ -97,7 +127,11 @@ class LambdaContext:
         return "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout - (time.monotonic() - self.started)) * 1000))
+        return max(0, int((self.timeout - (self._now() - self.started)) * 1000))
+
+    def passed(self) -> bool:
+        """Past the deadline: Lambda has killed the run."""
+        return self._now() > self.started + self.timeout
 
 
 def sqs_event(messages: list[dict[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
@@ -274,14 +308,9 @@ def from_environment(
 def main() -> None:
     """Run the function's code as Lambda would, from the environment the demo gives this process."""
     import os
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "tracker"))
-    import app
 
     driver = from_environment(
-        app.lambda_handler,
+        load_handler(),
         time_factor=float(os.environ["LOCAL_TIME_FACTOR"]),
         queue_url=os.environ["LOCAL_QUEUE_URL"],
         queue_arn=os.environ["LOCAL_QUEUE_ARN"],

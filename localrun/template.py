@@ -120,12 +120,15 @@ def scaled_schedule(time_factor: float) -> tuple[int, str]:
 
 
 def function_settings() -> dict[str, Any]:
-    """Timeout, memory and the environment the template gives the function, parameters at their defaults."""
+    """Code, handler, timeout, memory and the environment the template gives the function, parameters at their
+    defaults."""
     globals_ = template()["Globals"]["Function"]
     function = template()["Resources"]["TrackerFunction"]["Properties"]
     env = {**globals_["Environment"]["Variables"], **function["Environment"]["Variables"]}
     plain = {name: str(_resolve(value)) for name, value in env.items() if not isinstance(_resolve(value), dict)}
     return {
+        "code_uri": str(function["CodeUri"]),
+        "handler": str(function.get("Handler", globals_.get("Handler"))),
         "timeout": int(function.get("Timeout", globals_["Timeout"])),
         "memory": int(function.get("MemorySize", globals_["MemorySize"])),
         "environment": plain,

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from localrun.clock import Clock
 from localrun.lambda_driver import LambdaContext, LambdaDriver
 from localrun.stack import EventDelivery, LocalAws, Resources
-from tests.helpers import Clock, Invoke, LogLines
+from tests.helpers import Invoke, LogLines
 
 # What the template's Globals give the function, set before any test imports its modules (Powertools reads
 # them when its objects are built, once per process, as in Lambda).

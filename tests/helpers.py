@@ -5,40 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from localrun import lambda_driver
 from localrun.aws_proxy import Fault
 from localrun.stack import LocalAws
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 ACCOUNT = "123456789012"
-
-
-class Clock:
-    """The test's clock: the function's, and the stack's (Bedrock's jobs, DynamoDB's TTL, SNS FIFO deduplication).
-    Leases, due times and jobs run out when the test moves it."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += timedelta(seconds=seconds)
-
-    def advance_to(self, moment: datetime) -> None:
-        with self._lock:
-            self.now = max(self.now, moment)
 
 
 # Past any job's first forced check (the template's 300 s interval): a sweep then asks about it, whether its output
@@ -89,15 +69,15 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    """A Lambda SQS event with these bodies, in the shape of events/sqs_good_batch.json."""
-    template = load_event("sqs_good_batch.json")["Records"][0]
-    return {
-        "Records": [
-            {**template, "messageId": f"message-{i}", "body": body, "md5OfBody": "0" * 32}
-            for i, body in enumerate(bodies)
-        ]
-    }
+def sqs_event(*bodies: str, ids: str = "message-") -> dict[str, Any]:
+    """Lambda's SQS event for messages with these bodies on the intake queue of events/sqs_good_batch.json, their
+    message ids `ids` followed by 0, 1, ..."""
+    sample = load_event("sqs_good_batch.json")["Records"][0]
+    messages = [
+        {"MessageId": f"{ids}{i}", "ReceiptHandle": f"handle-{i}", "Body": body, "Attributes": sample["attributes"]}
+        for i, body in enumerate(bodies)
+    ]
+    return lambda_driver.sqs_event(messages, queue_arn=sample["eventSourceARN"], region=sample["awsRegion"])
 
 
 Invoke = Callable[[dict[str, Any]], Any]

@@ -10,8 +10,9 @@ from dataclasses import replace
 from datetime import timedelta
 from types import ModuleType
 
+from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
-from tests.helpers import Clock, arn, sqs_event
+from tests.helpers import arn, sqs_event
 from tracking.invocations import Invocation
 from tracking.runtime import Runtime
 

@@ -17,24 +17,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bedrock_simulator import ARN_PATTERN, Fault, Simulator, SimulatorServer
+from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
 from tests.helpers import start_on_bedrock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 12, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 26, 12, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from localrun.clock import Clock
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, Clock, Invoke, arn, sqs_event
+from tests.helpers import PAST_THE_FLOOR, Invoke, arn, sqs_event
 from tracker_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]

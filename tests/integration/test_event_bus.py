@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
-from tests.helpers import Clock, Invoke, arn, fail_on_the_wire, sqs_event
+from tests.helpers import Invoke, arn, fail_on_the_wire, sqs_event
 from tests.integration.test_sweep import record_of
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from bedrock_simulator import Fault
 from localrun import template
+from localrun.clock import Clock
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import EventDelivery, LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, Clock, Invoke, arn, fail_on_the_wire, sqs_event
+from tests.helpers import PAST_THE_FLOOR, Invoke, arn, fail_on_the_wire, sqs_event
 from tests.integration.test_adaptive_polling import teach
 from tracking import clients
 from tracking.runtime import Runtime

@@ -8,9 +8,10 @@ import time
 from datetime import timedelta
 from types import ModuleType
 
+from localrun.clock import Clock
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import EventDelivery, LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, Clock, arn, sqs_event, start_on_bedrock
+from tests.helpers import PAST_THE_FLOOR, arn, sqs_event, start_on_bedrock
 from tests.integration.test_adaptive_polling import UNHEARD, teach
 
 

@@ -6,10 +6,10 @@ import json
 import threading
 from types import ModuleType
 
+from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
 from tests.helpers import (
     PAST_THE_FLOOR,
-    Clock,
     Invoke,
     LogLines,
     arn,

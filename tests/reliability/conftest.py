@@ -15,9 +15,10 @@ import boto3
 import pytest
 
 from localrun.aws_proxy import Fault
-from localrun.lambda_driver import Killed, killed_at, sqs_event
+from localrun.clock import Clock
+from localrun.lambda_driver import Killed, LambdaContext, killed_at, sqs_event
 from localrun.stack import LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, Clock, arn, fail_on_the_wire
+from tests.helpers import PAST_THE_FLOOR, arn, fail_on_the_wire
 from tracking import clients
 from tracking.config import Settings
 from tracking.records import RecordStore
@@ -61,23 +62,6 @@ class Waves:
 
     def _after(self, **_: Any) -> None:
         self.clock.advance_to(self._mine.start + timedelta(seconds=self.seconds))
-
-
-@dataclass
-class FakeContext:
-    clock: Clock
-    budget: float = 60.0
-    started: datetime = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock()
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.budget - (self.clock() - self.started).total_seconds()) * 1000))
-
-    def passed(self) -> bool:
-        """Past the deadline: Lambda has killed the run."""
-        return self.clock() > self.started + timedelta(seconds=self.budget)
 
 
 @dataclass
@@ -139,7 +123,7 @@ class World:
         if not messages:
             return {"received": 0}
         event = sqs_event(messages, queue_arn=self.resources.queue_arn, region="us-east-1")
-        context = FakeContext(self.clock, budget)
+        context = LambdaContext(timeout=budget, clock=self.clock)
         try:
             with killed_at(context.passed):
                 response = runtime.handle(event, context)
@@ -152,7 +136,7 @@ class World:
         return {"received": len(messages), "failed": len(failed)}
 
     def sweep(self, runtime: Runtime, *, budget: float = 60.0) -> dict[str, Any]:
-        context = FakeContext(self.clock, budget)
+        context = LambdaContext(timeout=budget, clock=self.clock)
         try:
             with killed_at(context.passed):
                 return runtime.handle({}, context)

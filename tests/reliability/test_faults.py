@@ -7,13 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bedrock_simulator import Fault as BedrockFault
 from localrun.aws_proxy import Fault
-from tests.helpers import PAST_THE_FLOOR, fail_on_the_wire
+from tests.helpers import PAST_THE_FLOOR, fail_on_the_wire, sqs_event
 from tests.reliability.conftest import Waves, World, crash_once, fail_write, hook
 from tracking import clients
 from tracking.errors import OutcomeUnknown
@@ -353,7 +352,7 @@ def test_sweeps_and_intakes_at_once_in_separate_processes_notify_each_ending_onc
     world.clock.advance(300)
     # the other twelve arrive twice each while two sweeps run: four processes over the same endings
     batches = [bodies[12:22], bodies[22:] + bodies[12:20]]
-    events = [{}, {}, *({"Records": _records(batch, world)} for batch in batches)]
+    events = [{}, {}, *(sqs_event(*batch, ids=f"batch{n}-") for n, batch in enumerate(batches))]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TABLE_NAME": world.settings.table_name}
     processes = [
         subprocess.Popen(
@@ -377,15 +376,6 @@ def test_sweeps_and_intakes_at_once_in_separate_processes_notify_each_ending_onc
 
     world.submitted = bodies
     world.assert_invariants(world.notifications(), ended=jobs)
-
-
-def _records(bodies: list[str], world: World) -> list[dict[str, Any]]:
-    from tests.helpers import sqs_event
-
-    records: list[dict[str, Any]] = sqs_event(*bodies)["Records"]
-    for i, record in enumerate(records):
-        record["messageId"] = f"{id(bodies)}-{i}"
-    return records
 
 
 # -- running out of Lambda time -------------------------------------------------------------------------
