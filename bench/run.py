@@ -49,14 +49,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from bedrock_simulator import ARN_PATTERN  # noqa: E402
 from localrun.stack import ACCOUNT, CREDENTIALS, LocalAws  # noqa: E402
-from tracking import telemetry  # noqa: E402
-from tracking import tracker as tracker_module  # noqa: E402
+from tracking import lifecycle, telemetry  # noqa: E402
 from tracking.config import Settings  # noqa: E402
 from tracking.runtime import Runtime  # noqa: E402
 
 # The benches call the runtime directly, without the handler's decorator that flushes metrics once per event.
 telemetry.metrics.add_metric = lambda **_: None  # type: ignore[method-assign]
-tracker_module.count_ending = lambda *_: None  # type: ignore[attr-defined]  # printed at once: noise here
+lifecycle.count_ending = lambda *_: None  # type: ignore[attr-defined]  # printed at once: noise here
 
 LATENCY = 0.05
 CORES = os.cpu_count() or 1

@@ -63,7 +63,7 @@ MUTANTS = [
     ),
     Mutant(
         "intake starts messages it cannot finish",
-        f"{FUNCTION}/tracker.py",
+        f"{FUNCTION}/lifecycle.py",
         (("        self._require(TRACK, deadline)\n", ""),),
         ("tests/reliability/test_faults.py::test_intake_starts_only_the_messages_it_can_finish_and_reports_the_rest",),
     ),
@@ -115,7 +115,7 @@ MUTANTS = [
     ),
     Mutant(
         "a submission after the record expired is notified again",
-        f"{FUNCTION}/tracker.py",
+        f"{FUNCTION}/lifecycle.py",
         (("existing_only=invocation.ended and too_old,", "existing_only=False,"),),
         ("tests/reliability/test_retention.py::test_a_submission_after_the_record_expired_is_not_notified_again",),
     ),
@@ -129,7 +129,7 @@ MUTANTS = [
     ),
     Mutant(
         "a publish of unknown outcome releases its lease",
-        f"{FUNCTION}/tracker.py",
+        f"{FUNCTION}/lifecycle.py",
         (("                unknown = exc\n", "                failed = exc\n"),),
         (
             "tests/reliability/test_faults.py::test_a_publish_sns_took_but_did_not_answer_is_sent_once_and_left_to_its_lease",
@@ -137,7 +137,7 @@ MUTANTS = [
     ),
     Mutant(
         "a failed put on the bus publishes the SNS message again",
-        f"{FUNCTION}/tracker.py",
+        f"{FUNCTION}/lifecycle.py",
         (("                sent=sent,\n", "                sent=sent if finished else {},\n"),),
         (
             "tests/integration/test_event_bus.py::test_a_failed_put_is_retried_by_the_next_sweep_and_never_repeats_the_sns_message",

@@ -239,7 +239,7 @@ def test_a_fifo_topic_deploys_only_with_sweeps_that_retry_inside_its_deduplicati
     """A publish whose outcome is unknown is retried by the first sweep after its lease (the run's 60 s plus 30 s):
     on a FIFO topic that must be within SNS's 5 minutes, or the repeat is delivered."""
     from tracking.config import _rate
-    from tracking.tracker import LEASE_MARGIN
+    from tracking.lifecycle import LEASE_MARGIN
 
     run = timedelta(seconds=template.function_settings()["timeout"])
     for schedule in allowed("SweepSchedule"):

@@ -23,10 +23,10 @@ from typing import Any
 from .concurrency import map_concurrently
 from .errors import MalformedMessage, TrackerError
 from .invocations import ENDED, InvocationArn
+from .lifecycle import Clock, Outcome, Tracker
 from .records import RecordStore
 from .telemetry import OUTPUT_EVENTS, OUTPUT_EVENTS_UNTRACKED, count, count_error, logger
 from .timers import Timers
-from .tracker import Clock, Outcome, Tracker
 
 # After an output file lands, Bedrock may still say InProgress for a moment: ask again this much later.
 RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))
@@ -48,7 +48,7 @@ def from_queue(event: dict[str, Any], queue_url: str) -> bool:
     """Whether an SQS batch came from this queue (its ARN ends with the queue's name, as its URL does)."""
     name = queue_url.rstrip("/").rsplit("/", 1)[-1]
     return bool(name) and all(
-        str(record.get("eventSourceARN", "")).rsplit(":", 1)[-1] == name for record in event["Records"]
+        str(message.get("eventSourceARN", "")).rsplit(":", 1)[-1] == name for message in event["Records"]
     )
 
 
@@ -97,10 +97,10 @@ class Checks:
     def handle(self, event: dict[str, Any], *, deadline: datetime) -> dict[str, Any]:
         failed: set[str] = set()
         targets: dict[tuple[str, str], Target] = {}
-        for record in event["Records"]:
-            message_id = record["messageId"]
+        for message in event["Records"]:
+            message_id = message["messageId"]
             try:
-                for target in targets_of(record.get("body", "")):
+                for target in targets_of(message.get("body", "")):
                     key = ("arn", target.arn) if target.arn else ("id", target.invocation_id or "")
                     merged = targets.setdefault(key, target)
                     merged.attempt = max(merged.attempt, target.attempt)

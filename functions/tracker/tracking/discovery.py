@@ -10,9 +10,9 @@ from typing import Any
 from .bedrock import BedrockReader
 from .errors import OutOfTime, TrackerError, UnexpectedAnswer
 from .invocations import Invocation
+from .lifecycle import Tracker
 from .records import RecordStore
 from .telemetry import INVOCATIONS_DISCOVERED, count, count_error, logger
-from .tracker import Tracker
 
 # Submission times come from Bedrock's clock: look a little before the watermark, and let the keys sort it out.
 OVERLAP = timedelta(minutes=5)

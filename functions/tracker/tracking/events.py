@@ -1,7 +1,7 @@
 """The event AWS does not send: each ending put on an EventBridge bus as well, in the shape AWS uses for its own
 state-change events, so that users route endings with rules (to Step Functions, queues, other accounts' buses).
 
-A bus is a second channel beside the SNS topic, with the same guarantee per channel (tracker.py, records.py): put
+A bus is a second channel beside the SNS topic, with the same guarantee per channel (lifecycle.py, records.py): put
 once, a failed put retried by a sweep, a put that was sent but not answered left to the lease. PutEvents cannot be
 asked what it accepted: an entry put but not recorded as put is put again when the lease runs out, the one window
 this channel cannot close (a rule's target deduplicates on the detail's `invocationArn` and `status`)."""

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .concurrency import map_concurrently
 from .errors import AccountNotAllowed, TrackerError
+from .lifecycle import Outcome, Tracker
 from .submissions import parse_submission
 from .telemetry import SUBMISSIONS_RECEIVED, count, count_error, logger
-from .tracker import Outcome, Tracker
 
 
 class ConcurrentBatchProcessor(BatchProcessor):

@@ -16,12 +16,12 @@ from .config import Settings
 from .discovery import Discovery
 from .events import EventPublisher
 from .intake import Intake, is_sqs_batch
+from .lifecycle import Clock, Tracker, utcnow
 from .notifier import Notifier
 from .outputs import OutputLister
 from .records import EVENT, NOTIFICATION, RecordStore
 from .sweep import Sweep
 from .timers import Timers
-from .tracker import Clock, Tracker, utcnow
 
 
 @dataclass

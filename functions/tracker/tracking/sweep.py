@@ -20,6 +20,7 @@ from .concurrency import map_concurrently
 from .discovery import Discovery
 from .errors import OutOfTime, TrackerError
 from .invocations import InvocationArn
+from .lifecycle import Clock, Outcome, Tracker
 from .records import IN_PROGRESS_WORK, NOTIFY, POLL, DueItem, RecordStore
 from .telemetry import (
     CHECKS_HANDED_OFF,
@@ -32,7 +33,6 @@ from .telemetry import (
     logger,
 )
 from .timers import Timers
-from .tracker import Clock, Outcome, Tracker
 
 Action = Callable[[DueItem, datetime], str]
 # A new execution environment does not know when the last sweep ran; the schedule says about one period ago.

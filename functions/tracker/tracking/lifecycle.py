@@ -1,4 +1,5 @@
-"""The one operation intake and sweeps share: ask Bedrock, record the answer, notify an ending exactly once."""
+"""An invocation's life in the tracker, the one operation every trigger shares: ask Bedrock, record the answer, notify
+an ending exactly once on each channel."""
 
 from __future__ import annotations
 
