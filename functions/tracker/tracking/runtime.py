@@ -50,12 +50,6 @@ class Runtime:
         def config(limits: clients.CallLimits) -> Config:
             return limits.config(settings.concurrency)
 
-        records = RecordStore(
-            settings.table_name,
-            guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB)), clients.DYNAMODB),
-            retention=timedelta(days=settings.record_retention_days),
-            channels=(NOTIFICATION, EVENT) if settings.event_bus_name else (NOTIFICATION,),
-        )
         events = (
             EventPublisher(
                 settings.event_bus_name,
@@ -63,6 +57,13 @@ class Runtime:
             )
             if settings.event_bus_name
             else None
+        )
+        records = RecordStore(
+            settings.table_name,
+            guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB)), clients.DYNAMODB),
+            retention=timedelta(days=settings.record_retention_days),
+            # an ending is pending on each channel the tracker sends it on (lifecycle.Tracker._channels)
+            channels=(NOTIFICATION, EVENT) if events is not None else (NOTIFICATION,),
         )
         outputs = (
             OutputLister(
