@@ -219,6 +219,16 @@ def test_the_readme_lists_every_mutation_the_suite_must_catch() -> None:
         assert f"- {mutant.name}\n" in listed, mutant.name
 
 
+def test_the_readme_layout_names_every_folder_and_every_module_of_the_function() -> None:
+    layout = re.search(r"```\n(template\.yaml, samconfig\.toml.*?)```", README, re.S)
+    assert layout, "the README's Develop section has no layout block"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    folders = {path.split("/")[0] for path in tracked if "/" in path and not path.startswith(".")}
+    modules = {path.name for path in (ROOT / "functions" / "tracker" / "tracking").glob("*.py")} - {"__init__.py"}
+    assert {f for f in folders if not re.search(rf"^{re.escape(f)}/", layout.group(1), re.M)} == set()
+    assert {m for m in modules if not re.search(rf"\b{re.escape(m)}\b", layout.group(1))} == set()
+
+
 def test_turning_eventbridge_on_for_a_bucket_runs_as_written(stack: LocalAws, aws: dict[str, str]) -> None:
     s3 = stack.client("s3")
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
