@@ -6,7 +6,9 @@ it with the production client settings. A fault applies to a number of requests 
 - `error`: answer with an AWS error in the service's own wire format; the request has no effect;
 - `slow`: let the request take effect, then answer after `seconds` (past a client's read timeout: outcome unknown);
 - `drop`: let the request take effect, then close the connection without an answer;
-- `drop_before`: close the connection without forwarding: no effect, though the client cannot tell.
+- `drop_before`: close the connection without forwarding: no effect, though the client cannot tell;
+- `refuse_entries`: EventBridge's PutEvents refusing its entries: HTTP 200, `FailedEntryCount`, each entry's
+  `ErrorCode` (`code`): nothing is put, and the SDK sees a success, so it does not retry.
 
 It also does what moto does not: SNS FIFO deduplication on the stack's clock (5 minutes), so that a test can move
 time past the window; and it logs every operation, with whether the function made it (its User-Agent).
@@ -40,7 +42,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 class Fault:
     service: str  # as SigV4 signs it: dynamodb, sns, sqs, s3
     operation: str  # UpdateItem, Publish, ... or "*"
-    action: str = "error"  # error | slow | drop | drop_before
+    action: str = "error"  # error | slow | drop | drop_before | refuse_entries
     code: str = "InternalFailure"
     status: int = 500
     seconds: float = 0.0
@@ -167,6 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "drop_before":
             self.close_connection = True
             return
+        if fault is not None and fault.action == "refuse_entries":
+            self._refuse_entries(fault, text)
+            return
         if service == "sns" and operation == "Publish":
             body, duplicate = self._fifo(text, body)
             if duplicate:
@@ -259,9 +264,20 @@ class _Handler(BaseHTTPRequestHandler):
             "</ResponseMetadata></PublishResponse>",
         )
 
+    def _refuse_entries(self, fault: Fault, text: str) -> None:
+        entries = json.loads(text or "{}").get("Entries", [])
+        refused = [{"ErrorCode": fault.code, "ErrorMessage": "Injected by the local stack"} for _ in entries]
+        self._send(
+            200, "application/x-amz-json-1.1", json.dumps({"FailedEntryCount": len(refused), "Entries": refused})
+        )
+
     def _error(self, service: str, fault: Fault) -> None:
         message = f"Injected by the local stack: {fault.code}"
-        if service in ("dynamodb", "sqs"):  # awsJson1_0
+        if service == "events":  # awsJson1_1
+            self._send(
+                fault.status, "application/x-amz-json-1.1", json.dumps({"__type": fault.code, "message": message})
+            )
+        elif service in ("dynamodb", "sqs"):  # awsJson1_0
             prefix = "com.amazonaws.dynamodb.v20120810" if service == "dynamodb" else "com.amazonaws.sqs"
             self._send(
                 fault.status,

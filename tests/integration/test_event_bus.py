@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import ModuleType
-from typing import Any
 
-import pytest
-
+from localrun.aws_proxy import Fault
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
 from tests.helpers import Invoke, arn, fail_on_the_wire, sqs_event
@@ -66,17 +64,10 @@ def test_a_failed_put_is_retried_by_the_next_sweep_and_never_repeats_the_sns_mes
 
 
 def test_a_partially_failed_put_events_is_a_failure_retried_once(
-    stack: LocalAws, resources: Resources, app: ModuleType, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
     """PutEvents answers 200 with FailedEntryCount 1 when an entry was refused (throttled, an internal failure)."""
-    publisher = app.runtime.tracker.events
-    original = publisher.client.put_events
-    answers = [{"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]}]
-
-    def put_events(**request: Any) -> Any:
-        return answers.pop() if answers else original(**request)
-
-    monkeypatch.setattr(publisher.client, "put_events", put_events)
+    stack.proxy.inject(Fault("events", "PutEvents", action="refuse_entries", code="InternalFailure"))
     job = ended(stack, "buspartial01")
 
     invoke(sqs_event(job))
