@@ -1,10 +1,13 @@
-"""What a user deploys from the Serverless Application Repository: metadata SAR accepts, resource types it publishes,
-and a package without the SDKs the function does not need."""
+"""What a user installs: from the Serverless Application Repository, metadata SAR accepts, resource types it publishes
+and a package without the SDKs the function does not need; with pip, the command line and the Bedrock simulator."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -105,3 +108,20 @@ def test_the_function_package_carries_no_xray_sdk_and_no_pydantic() -> None:
     assert "aws_xray_sdk" not in code
     assert "Tracer" not in code
     assert "pydantic" not in code
+
+
+def test_pip_install_ships_the_command_line_the_functions_package_and_the_simulator(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {name.split("/")[0] for name in names if ".dist-info/" not in name} == {
+        "tracker_cli",
+        "tracking",
+        "bedrock_simulator",
+    }
+    assert "bedrock_simulator/__main__.py" in names  # python -m bedrock_simulator
+    assert not [name for name in names if name.startswith(("localrun/", "tests/", "bench/"))]
