@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .errors import GiveUp, Rejected, call, classify
+from .errors import GiveUp, Rejected, call
 from .invocations import Invocation, InvocationArn
 from .telemetry import BEDROCK_CALLS, count
 
@@ -54,10 +52,7 @@ class BedrockReader:
     def submitted_since(self, region: str, since: datetime) -> Iterator[list[AsyncInvokeSummaryTypeDef]]:
         """Pages of ListAsyncInvokes summaries submitted after `since`, oldest first (discovery)."""
         paginator = self.client(region).get_paginator("list_async_invokes")
-        pages = paginator.paginate(submitTimeAfter=since, sortBy="SubmissionTime", sortOrder="Ascending")
-        try:
-            for page in pages:
-                count(BEDROCK_CALLS)
-                yield list(page.get("asyncInvokeSummaries", []))
-        except (ClientError, BotoCoreError) as exc:
-            raise classify(exc) from exc
+        pages = iter(paginator.paginate(submitTimeAfter=since, sortBy="SubmissionTime", sortOrder="Ascending"))
+        while (page := call(next, pages, None)) is not None:  # each page is a call, its errors classified as any
+            count(BEDROCK_CALLS)
+            yield list(page.get("asyncInvokeSummaries", []))
