@@ -77,11 +77,12 @@ class Channel:
     what: str
     send: Callable[[Record, dict[str, Any]], str]
     sent: Callable[[Record, str], None]
+    not_sent_metric: str | None = None  # counted for each ending this channel did not send
 
     def not_sent(self, arn: str, exc: TrackerError, then: str) -> None:
         count_error(f"{self.errors}_{exc.kind}")
-        if self.name == EVENT:
-            count(EVENTS_NOT_PUT)
+        if self.not_sent_metric is not None:
+            count(self.not_sent_metric)
         logger.warning(
             f"{self.what} not published; {then}", extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind}
         )
@@ -340,13 +341,11 @@ class Tracker:
 
     def _channels(self) -> list[Channel]:
         channels = [Channel(NOTIFICATION, "publish", "notification", self.notifier.publish, self._notified)]
-        if self.events is not None:
-            channels.append(Channel(EVENT, "event", "event", self._put_event, self._event_put))
+        events = self.events
+        if events is not None:
+            put: Callable[[Record, dict[str, Any]], str] = lambda _record, message: events.put(message)  # noqa: E731
+            channels.append(Channel(EVENT, "event", "event", put, self._event_put, not_sent_metric=EVENTS_NOT_PUT))
         return channels
-
-    def _put_event(self, record: Record, message: dict[str, Any]) -> str:
-        assert self.events is not None
-        return self.events.put(message)
 
     def _notified(self, record: Record, message_id: str) -> None:
         count(NOTIFICATIONS_PUBLISHED)
