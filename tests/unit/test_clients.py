@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from botocore.config import Config
+
 from tracking import clients
 
 
@@ -21,3 +24,10 @@ def test_a_calls_worst_case_is_every_attempt_timing_out_after_the_longest_backof
     # with up to 5 s more when the answer asks for it (x-amz-retry-after)
     assert clients.BEDROCK.worst_case.total_seconds() == 3 * 4 + (1 + 5) + (2 + 5)
     assert clients.SNS.worst_case.total_seconds() == 5
+
+
+def test_the_deadline_guard_reads_a_clients_limits_from_the_configuration_it_was_made_with() -> None:
+    for limits in (clients.BEDROCK, clients.DYNAMODB, clients.SNS, clients.EVENTS, clients.S3, clients.SQS):
+        assert clients.CallLimits.of(limits.config(32)) == limits
+    with pytest.raises(ValueError, match="worst case is unknown"):
+        clients.CallLimits.of(Config())  # botocore's defaults: not the project's, so not guessed

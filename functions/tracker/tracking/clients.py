@@ -42,6 +42,19 @@ class CallLimits:
             user_agent_extra=USER_AGENT,
         )
 
+    @classmethod
+    def of(cls, config: Config) -> CallLimits:
+        """The limits a client runs with, read from its own configuration (`client.meta.config`)."""
+        options = vars(config)  # Config keeps each option as an attribute (botocore-stubs declare none of them)
+        attempts = (options.get("retries") or {}).get("total_max_attempts")
+        if attempts is None:
+            raise ValueError("a client not made with CallLimits.config: its worst case is unknown")
+        return cls(
+            attempts=int(attempts),
+            connect_timeout=float(options["connect_timeout"]),
+            read_timeout=float(options["read_timeout"]),
+        )
+
     @property
     def worst_case(self) -> timedelta:
         """Every attempt waits out both timeouts, and every retry sleeps its longest backoff."""
@@ -82,7 +95,10 @@ class DeadlineGuard:
     def allows(self, work: timedelta) -> bool:
         return self.deadline is None or self.clock() + work <= self.deadline
 
-    def watch(self, client: C, limits: CallLimits) -> C:
+    def watch(self, client: C) -> C:
+        """Guard `client`, with the worst case of the configuration it was made with (CallLimits.config)."""
+        limits = CallLimits.of(client.meta.config)
+
         def before_call(model: Any = None, **_: Any) -> None:
             if not self.allows(limits.worst_case):
                 name = getattr(model, "name", "a call")

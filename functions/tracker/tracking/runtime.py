@@ -53,42 +53,35 @@ class Runtime:
         events = (
             EventPublisher(
                 settings.event_bus_name,
-                guard.watch(session.client("events", config=config(clients.EVENTS)), clients.EVENTS),
+                guard.watch(session.client("events", config=config(clients.EVENTS))),
             )
             if settings.event_bus_name
             else None
         )
         records = RecordStore(
             settings.table_name,
-            guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB)), clients.DYNAMODB),
+            guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB))),
             retention=timedelta(days=settings.record_retention_days),
             # an ending is pending on each channel the tracker sends it on (lifecycle.Tracker._channels)
             channels=(NOTIFICATION, EVENT) if events is not None else (NOTIFICATION,),
         )
         outputs = (
-            OutputLister(
-                guard.watch(session.client("s3", config=config(clients.S3)), clients.S3), settings.output_buckets
-            )
+            OutputLister(guard.watch(session.client("s3", config=config(clients.S3))), settings.output_buckets)
             if settings.output_buckets
             else None
         )
-        notifier = Notifier(
-            settings.topic_arn, guard.watch(session.client("sns", config=config(clients.SNS)), clients.SNS), outputs
-        )
+        notifier = Notifier(settings.topic_arn, guard.watch(session.client("sns", config=config(clients.SNS))), outputs)
         bedrock = BedrockReader(
             (lambda _region: bedrock_client)
             if bedrock_client is not None
             else (
                 lambda region: guard.watch(
-                    session.client("bedrock-runtime", region_name=region, config=config(clients.BEDROCK)),
-                    clients.BEDROCK,
+                    session.client("bedrock-runtime", region_name=region, config=config(clients.BEDROCK))
                 )
             )
         )
         timers = (
-            Timers(
-                guard.watch(session.client("sqs", config=config(clients.SQS)), clients.SQS), settings.checks_queue_url
-            )
+            Timers(guard.watch(session.client("sqs", config=config(clients.SQS))), settings.checks_queue_url)
             if settings.checks_queue_url
             else None
         )
