@@ -112,4 +112,4 @@ publish: build
 	$(SAM) publish --template .aws-sam/packaged.yaml $(if $(REGION),--region $(REGION))
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CLI_VENV) $(CHECKOV_VENV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) $(SAM_VENV) $(CLI_VENV) $(CHECKOV_VENV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ and a package without the SDKs the function does not need; with pip, the command
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -111,8 +112,10 @@ def test_the_function_package_carries_no_xray_sdk_and_no_pydantic() -> None:
 
 
 def test_pip_install_ships_the_command_line_the_functions_package_and_the_simulator(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # setuptools builds in the tree it is given: a copy, not this one
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )
