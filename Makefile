@@ -87,13 +87,13 @@ mutants: $(VENV)/.installed $(SAM_VENV)/.installed $(CLI_VENV)/.installed
 	SAM=$(abspath $(SAM)) AWS_CLI=$(abspath $(CLI_VENV))/bin/aws PYTHON313=$(PYTHON) $(BIN)/python tests/mutants.py $(ARGS)
 
 demo: $(VENV)/.installed
-	PYTHONPATH=. $(BIN)/python -m localrun.demo $(ARGS)
+	$(BIN)/python -m localrun.demo $(ARGS)
 
 bench: $(VENV)/.installed $(SAM_VENV)/.installed
 	SAM=$(abspath $(SAM)) PYTHON313=$(PYTHON) $(BIN)/python -m bench.run $(ARGS)
 
 stack: $(VENV)/.installed
-	PYTHONPATH=. $(BIN)/python -m localrun.serve $(ARGS)
+	$(BIN)/python -m localrun.serve $(ARGS)
 
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template template.yaml
