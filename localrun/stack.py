@@ -1,5 +1,5 @@
-"""The local stack: moto's server for DynamoDB, SQS, SNS and S3, the Bedrock simulator, and the resources of
-template.yaml created on them, with the names and settings the deployed function would see.
+"""AWS on this machine (LocalAws): moto's server for DynamoDB, SQS, SNS, S3 and EventBridge, the Bedrock simulator,
+and the resources of template.yaml created on them, with the names and settings the deployed function would see.
 
 What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically and deletes
 items whose TTL has passed (`expire_records`, on the stack's clock); the function reaches AWS through a proxy
