@@ -272,7 +272,7 @@ def parser() -> argparse.ArgumentParser:
     one = commands.add_parser("check-bucket", help="whether a bucket sends its events to EventBridge")
     one.add_argument("bucket", metavar="BUCKET")
     one.add_argument("--enable", action="store_true", help="turn them on, keeping the bucket's other notifications")
-    one.set_defaults(run=check_bucket)
+    one.set_defaults(run=check_bucket, needs_stack=False)  # a bucket is checked before any stack watches it
 
     one = commands.add_parser("start", help="start an async invocation on Bedrock and submit it in one step")
     one.add_argument("--model-id", required=True, help="for example amazon.nova-reel-v1:1")
@@ -289,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         session = boto3.session.Session(region_name=args.region)
         if session.region_name is None:
             raise CliError("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
-        return int(args.run(args, session, resolve(args, session)))
+        needs_stack = getattr(args, "needs_stack", True)
+        targets = resolve(args, session) if needs_stack else Targets(None, None, None, None)
+        return int(args.run(args, session, targets))
     except CliError as exc:
         print(f"bedrock-tracker: {exc}", file=sys.stderr)
         return 2

@@ -219,3 +219,19 @@ def test_check_bucket_enable_turns_it_on(stack: LocalAws, resources: Resources) 
     assert main(cli(resources, "check-bucket", bucket, "--enable")) == 0
 
     assert "EventBridgeConfiguration" in stack.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+
+
+@pytest.mark.usefixtures("environment")
+def test_check_bucket_needs_no_stack_it_is_run_before_one_watches_the_bucket(
+    stack: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the README offers it: `bedrock-tracker check-bucket my-bucket`, with no flags and no stack deployed (the
+    default stack name does not exist on the local stack)."""
+    bucket = "nostack-bucket"
+    stack.client("s3").create_bucket(Bucket=bucket)
+
+    assert main(["check-bucket", bucket]) == 1
+
+    captured = capsys.readouterr()
+    assert "does not send its events to EventBridge" in captured.out
+    assert "cannot read stack" not in captured.err
