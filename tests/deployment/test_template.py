@@ -308,3 +308,28 @@ def test_the_due_work_index_carries_what_a_sweep_judges_by() -> None:
     item = DueItem.of({name: value for name, value in stored.items() if name in projected})
     assert item.submit_time is not None
     assert item.model_id == "amazon.nova-reel-v1:1"
+
+
+def _resolved(expression: Any, rules: Rules) -> Any:
+    """A property as CloudFormation resolves it for these parameters: Fn::If on the template's Conditions."""
+    if isinstance(expression, dict) and "Fn::If" in expression:
+        condition, then, otherwise = expression["Fn::If"]
+        chosen = then if rules.value(template.template()["Conditions"][condition]) else otherwise
+        return _resolved(chosen, rules)
+    return expression
+
+
+@pytest.mark.parametrize("alarm", ["NotificationsPendingAlarm", "EventsNotPutAlarm"])
+def test_alarms_that_count_sweeps_mean_three_sweeps_at_every_schedule(alarm: str) -> None:
+    """A data point comes from each sweep: a period shorter than the sweep's has none in most periods (missing data is
+    not breaching), so "three in a row" would never happen at slower rates; one longer would need fewer sweeps."""
+    from tracking.config import _rate
+
+    properties = template.resource(alarm)
+    assert properties["TreatMissingData"] == "notBreaching"
+    for schedule in allowed("SweepSchedule"):
+        rules = Rules({"SweepSchedule": schedule})
+        period = int(_resolved(properties["Period"], rules))
+        assert period == _rate(schedule).total_seconds(), schedule
+        assert int(properties["EvaluationPeriods"]) == 3
+        assert "DatapointsToAlarm" not in properties  # every one of the three
