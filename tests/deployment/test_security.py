@@ -117,9 +117,12 @@ def test_events_of_objects_created_in_the_watched_buckets_go_to_the_checks_queue
     assert allow["Fn::If"][2] == {"Ref": "AWS::NoValue"}
 
 
-def test_the_intake_queue_still_admits_senders_of_this_account_only() -> None:
+def test_the_intake_queue_admits_eventbridge_only_for_the_rules_named() -> None:
     statements = template.resource("IntakeQueuePolicy")["PolicyDocument"]["Statement"]
-    assert not [s for s in statements if isinstance(s, dict) and "events.amazonaws.com" in str(s)]
+    (events,) = [s for s in statements if "events.amazonaws.com" in str(s)]
+    condition, allow, otherwise = events["Fn::If"]
+    assert (condition, otherwise) == ("HasSenderRules", {"Ref": "AWS::NoValue"})
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "AllowedSenderRuleArns"}}}
 
 
 def test_the_function_may_send_to_the_checks_queue_and_read_the_id_index_only() -> None:
@@ -173,18 +176,6 @@ def test_queues_and_topics_refuse_requests_without_tls() -> None:
     bucket = template.resource("OutputBucketPolicy")["PolicyDocument"]["Statement"][0]
     assert bucket["Effect"] == "Deny"
     assert bucket["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-
-
-def test_only_the_accounts_principals_and_those_named_may_send_to_the_intake_queue() -> None:
-    document = template.resource("IntakeQueuePolicy")["PolicyDocument"]["Statement"]
-    (deny,) = [s for s in document if isinstance(s, dict) and s.get("Sid") == "DenySendersOutsideTheAllowedAccounts"]
-    assert deny["Effect"] == "Deny"
-    assert deny["Principal"] == "*"
-    assert deny["Action"] == "sqs:SendMessage"
-    accounts = deny["Condition"]["StringNotEquals"]["aws:PrincipalAccount"]["Fn::If"]
-    assert accounts[0] == "HasOtherSenders"
-    assert accounts[2] == [{"Ref": "AWS::AccountId"}]
-    assert "AllowedSenderAccounts" in template.template()["Parameters"]
 
 
 def test_everything_is_encrypted_at_rest() -> None:
