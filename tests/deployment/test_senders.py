@@ -55,26 +55,33 @@ class Policy:
             return [v for v in (self.value(item) for item in expression) if v is not None]
         if not isinstance(expression, dict):
             return expression
-        if len(expression) == 1:
-            ((function, argument),) = expression.items()
-            if function == "Ref":
-                if argument == "AWS::NoValue":
-                    return None
-                value = self.parameters[argument]
-                kind = template.template()["Parameters"].get(argument, {}).get("Type")
-                return [v for v in value.split(",")] if kind == "CommaDelimitedList" else value
-            if function == "Fn::If":
-                condition, then, otherwise = argument
-                return self.value(then if self.holds(condition) else otherwise)
-            if function == "Fn::GetAtt":
-                return QUEUE
-            if function == "Fn::Join":
-                separator, items = argument
-                return separator.join(str(v) for v in self.flat(self.value(items)))
-            if function == "Fn::Split":
-                separator, text = argument
-                return str(self.value(text)).split(separator)
+        if len(expression) == 1 and (function := next(iter(expression))) in self.FUNCTIONS:
+            return getattr(self, self.FUNCTIONS[function])(expression[function])
         return {key: self.value(value) for key, value in expression.items()}
+
+    FUNCTIONS = {"Ref": "_ref", "Fn::If": "_if", "Fn::GetAtt": "_get_att", "Fn::Join": "_join", "Fn::Split": "_split"}
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return None
+        value = self.parameters[name]
+        kind = template.template()["Parameters"].get(name, {}).get("Type")
+        return value.split(",") if kind == "CommaDelimitedList" else value
+
+    def _if(self, argument: list[Any]) -> Any:
+        condition, then, otherwise = argument
+        return self.value(then if self.holds(condition) else otherwise)
+
+    def _get_att(self, _argument: Any) -> str:
+        return QUEUE
+
+    def _join(self, argument: list[Any]) -> str:
+        separator, items = argument
+        return str(separator).join(str(v) for v in self.flat(self.value(items)))
+
+    def _split(self, argument: list[Any]) -> list[str]:
+        separator, text = argument
+        return str(self.value(text)).split(separator)
 
     def flat(self, values: list[Any]) -> list[Any]:
         return [x for v in values for x in (v if isinstance(v, list) else [v])]
@@ -177,5 +184,6 @@ def test_the_organization_id_parameter_takes_only_an_organization_id() -> None:
     import re
 
     pattern = template.template()["Parameters"]["AllowedSenderOrgId"]["AllowedPattern"]
-    assert re.fullmatch(pattern, ORG) and re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, ORG)
+    assert re.fullmatch(pattern, "")
     assert not re.fullmatch(pattern, "111111111111")
