@@ -258,3 +258,20 @@ def test_events_may_be_put_on_the_named_bus_only_and_only_when_one_is_named() ->
     }
     assert "events:" not in str(template.resource("TrackerRole")["Policies"])
     assert template.resource("TrackerFunction")["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
+
+
+@pytest.mark.parametrize("boundary", ["", "arn:aws:iam::123456789012:policy/team-boundary"])
+def test_every_role_the_stack_makes_takes_the_permissions_boundary_and_path(boundary: str) -> None:
+    """SCPs often refuse iam:CreateRole without a boundary: every role, SAM's generated ones included, gets it."""
+    parameters = {"PermissionsBoundaryArn": boundary, "RolePath": "/tracker/"}
+    roles = {
+        name: resource["Properties"]
+        for name, resource in template.translated(parameters)["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+    assert roles
+    for name, properties in roles.items():
+        assert properties.get("Path") == {"Ref": "RolePath"}, name
+        assert properties.get("PermissionsBoundary") == {
+            "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]
+        }, name
