@@ -333,3 +333,18 @@ def test_alarms_that_count_sweeps_mean_three_sweeps_at_every_schedule(alarm: str
         assert period == _rate(schedule).total_seconds(), schedule
         assert int(properties["EvaluationPeriods"]) == 3
         assert "DatapointsToAlarm" not in properties  # every one of the three
+
+
+def test_only_the_records_and_the_output_bucket_outlive_the_stack() -> None:
+    """Tear-down keeps, on purpose, the data a user may still want (the records, Bedrock's outputs) and nothing else:
+    a key is kept only with what it encrypts."""
+    kept = {
+        name
+        for name, resource in template.template()["Resources"].items()
+        if resource.get("DeletionPolicy") == "Retain" or resource.get("UpdateReplacePolicy") == "Retain"
+    }
+    assert kept == {"InvocationTable", "OutputBucket"}
+
+
+def test_the_log_group_is_named_in_an_output() -> None:
+    assert template.template()["Outputs"]["TrackerLogGroupName"]["Value"] == {"Ref": "TrackerLogGroup"}
