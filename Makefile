@@ -1,9 +1,10 @@
 # The project's whole workflow. Every target sets up what it needs from nothing.
 SHELL := /bin/bash
-# The Lambda runtime's Python, 3.13: on PATH, else pyenv's, else the system's python3 (then the test that runs
-# `sam build` as the README shows fails, saying so: SAM builds the function with the runtime's Python).
+# The Lambda runtime's Python, 3.13: on PATH, else any of pyenv's 3.13.x, else the system's python3 (then the test
+# that runs `sam build` as the README shows fails, saying so: SAM builds the function with the runtime's Python).
 FIND_PYTHON = -c 'import sys; assert sys.version_info[:2] == (3, 13); print(sys.executable)' 2>/dev/null
-PYTHON ?= $(shell python3.13 $(FIND_PYTHON) || PYENV_VERSION=3.13.0 python3 $(FIND_PYTHON) || command -v python3)
+PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3); do \
+	$$p $(FIND_PYTHON) && exit 0; done; command -v python3)
 VENV := .venv
 SAM_VENV := .venv-sam
 CLI_VENV := .venv-cli
