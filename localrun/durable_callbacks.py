@@ -6,7 +6,8 @@ and pattern, the payload's members and types) and signed for the `lambda` servic
 allow is answered as Lambda answers one (InvalidParameterValueException). What a waiting durable function would get
 is recorded (`received`). A callback id is opened by `open()`; the first success or failure closes it, and every
 later one is refused with CallbackTimeoutException, as Lambda refuses a callback "already closed"; an id never opened
-is a ResourceNotFoundException (the stand-in's choice: Lambda's answer to an unknown id is not documented)."""
+is a ResourceNotFoundException (the stand-in's choice: Lambda's answer to an unknown id is not documented).
+`inject` makes the next requests fail as Lambda can (TooManyRequestsException, ServiceException), with no effect."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ class DurableCallbacks:
     port: int = 0
     received: list[DurableCall] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (code, message) of each refused request
+    faults: list[Refused] = field(default_factory=list)  # the next requests' answers, one each (`inject`)
     _open: set[str] = field(default_factory=set)
     _closed: set[str] = field(default_factory=set)
 
@@ -110,10 +112,16 @@ class DurableCallbacks:
             self._open.add(callback_id)
         return callback_id
 
+    def inject(self, code: str = "ServiceException", status: int = 500, *, times: int = 1) -> None:
+        """The next `times` well-formed requests fail with `code`; nothing they carry takes effect."""
+        with self.lock:
+            self.faults.extend(Refused(status, code, "Injected by the local stack") for _ in range(times))
+
     def clear(self) -> None:
         with self.lock:
             self.received.clear()
             self.refused.clear()
+            self.faults.clear()
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         """Check one request against the model and act on it; raises Refused with Lambda's answer."""
@@ -131,6 +139,8 @@ class DurableCallbacks:
         elif body:
             raise Refused(400, "InvalidParameterValueException", "a heartbeat carries no body")
         with self.lock:
+            if self.faults:
+                raise self.faults.pop(0)
             if callback_id in self._closed:
                 raise Refused(400, "CallbackTimeoutException", "the callback has already been closed")
             if callback_id not in self._open:

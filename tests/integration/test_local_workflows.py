@@ -23,7 +23,7 @@ from localrun.stack import CREDENTIALS, REGION, WAIT_FOR_JOB, LocalAws, Resource
 from tests.helpers import arn, fail_on_the_wire
 from tracking.callbacks import CALLBACK_ID, FAILED_ERROR, TASK_TOKEN, Callback, Resumer
 from tracking.clients import LAMBDA, STATES
-from tracking.errors import CallbackGone, Throttled
+from tracking.errors import CallbackGone, ServiceUnavailable, Throttled
 from tracking.notifier import encode
 from tracking.submissions import parse_submission
 
@@ -206,6 +206,24 @@ def test_a_durable_callback_of_a_failed_job_gets_the_error_and_the_notification(
     assert received.error["ErrorType"] == FAILED_ERROR
     assert received.error["ErrorMessage"] == FAILURE["failureMessage"]
     assert json.loads(received.error["ErrorData"]) == FAILURE
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [("TooManyRequestsException", 429, Throttled), ("ServiceException", 500, ServiceUnavailable)],
+)
+def test_a_durable_callback_refused_for_now_stays_open_for_the_retry(
+    stack: LocalAws, resources: Resources, code: str, status: int, expected: type[Exception]
+) -> None:
+    callback = Callback(CALLBACK_ID, stack.durable.open())
+    stack.durable.inject(code, status, times=LAMBDA.attempts)
+    with pytest.raises(expected, match=code):
+        resumer(stack).resume(callback, NOTIFICATION, "Completed")
+    assert [c for c in stack.durable.received if c.callback_id == callback.token] == []
+    resumer(stack).resume(callback, NOTIFICATION, "Completed")  # the retry a sweep makes
+    assert [c.operation for c in stack.durable.received if c.callback_id == callback.token] == [
+        "SendDurableExecutionCallbackSuccess"
+    ]
 
 
 def test_a_callback_id_the_stand_in_never_opened_is_gone(stack: LocalAws, resources: Resources) -> None:
