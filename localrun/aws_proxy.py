@@ -40,7 +40,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 @dataclass
 class Fault:
-    service: str  # as SigV4 signs it: dynamodb, sns, sqs, s3
+    service: str  # as SigV4 signs it: dynamodb, sns, sqs, s3, events, states
     operation: str  # UpdateItem, Publish, ... or "*"
     action: str = "error"  # error | slow | drop | drop_before | refuse_entries
     code: str = "InternalFailure"
@@ -276,6 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
         if service == "events":  # awsJson1_1
             self._send(
                 fault.status, "application/x-amz-json-1.1", json.dumps({"__type": fault.code, "message": message})
+            )
+        elif service == "states":  # awsJson1_0: Step Functions, the callback channel's SendTaskSuccess/Failure
+            self._send(
+                fault.status, "application/x-amz-json-1.0", json.dumps({"__type": fault.code, "message": message})
             )
         elif service in ("dynamodb", "sqs"):  # awsJson1_0
             prefix = "com.amazonaws.dynamodb.v20120810" if service == "dynamodb" else "com.amazonaws.sqs"

@@ -18,7 +18,7 @@ ENV_FILE = ROOT / ".demo" / "stack.env"
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="make stack", description=__doc__)
-    parser.add_argument("--port", type=int, default=4566, help="moto's server (DynamoDB, SQS, SNS, S3)")
+    parser.add_argument("--port", type=int, default=4566, help="moto's server (DynamoDB, SQS, SNS, S3, Step Functions)")
     parser.add_argument("--bedrock-port", type=int, default=4599, help="the Bedrock Runtime simulator")
     parser.add_argument("--time-factor", type=float, default=0.05, help="multiplies job durations and the schedule")
     parser.add_argument("--failure-rate", type=float, default=0.2)
@@ -42,6 +42,7 @@ TOPIC_ARN={r.topic_arn}
 TABLE_NAME={r.table_name}
 SUBSCRIBER_URL={r.subscriber_queue_url}
 BUCKET={r.bucket}
+STATE_MACHINE_ARN={r.state_machine_arn}
 """
     ENV_FILE.write_text(settings)
     print(f"Local stack running (Ctrl-C to stop). The function's logs: {log}\n", flush=True)

@@ -5,7 +5,12 @@ What moto does not do and AWS does is modelled here: DynamoDB applies conditiona
 items whose TTL has passed (`expire_records`, on the stack's clock); the function reaches AWS through a proxy
 (aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock; S3's
 events reach the checks queue through moto's EventBridge and the template's own rule, but late, sometimes twice and
-sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once."""
+sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once.
+
+moto runs state machines here (`_execute_state_machines`): the workflow the README shows
+(examples/wait-for-job.asl.json) waits on a job with its task token, and the tracker resumes it. Lambda's durable
+callbacks, which nothing here executes, reach a stand-in that checks each request against botocore's model
+(durable_callbacks)."""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ import secrets
 import subprocess
 import sys
 import threading
+import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,10 +38,13 @@ from bedrock_simulator import Simulator, SimulatorServer
 
 from . import template
 from .aws_proxy import AwsProxy
+from .durable_callbacks import DurableCallbacks
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+# The state machine the README shows, its intake queue's URL left to a definition substitution.
+WAIT_FOR_JOB = Path(__file__).resolve().parent.parent / "examples" / "wait-for-job.asl.json"
 
 
 _serialize_writes = threading.Lock()
@@ -132,6 +142,59 @@ def _deliver_events_as_eventbridge_does() -> None:
     Rule._send_to_sqs_queue = send  # type: ignore[method-assign]
 
 
+def _execute_state_machines(endpoint: str, port: int) -> None:
+    """moto's server runs state machines only when its configuration says so. Its executor calls other services with
+    clients of its own, at localhost:MOTO_PORT (5000 unless set): this server's port, so that a task's SendMessage
+    lands in this stack's queue (moto's own SQS, not through the function's proxy)."""
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    setattr(boto_client, "moto_server_port", lambda: str(port))  # noqa: B010 - moto's module declares no such name
+    request = urllib.request.Request(  # noqa: S310 - the stack's own server
+        f"{endpoint}/moto-api/config",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        answer.read()
+
+
+def _keep_the_cause_of_a_task_failure() -> None:
+    """SendTaskFailure's `cause` reaches the task's Catch and the execution's failure on Step Functions; moto's server
+    reads only the `error` and drops the cause."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.send_task_failure
+    if getattr(original, "_modelled", False):
+        return
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    send_task_failure._modelled = True  # type: ignore[attr-defined]
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+
+
+def _name_each_execution_as_step_functions_does() -> None:
+    """StartExecution without a name gets a UUID on Step Functions; moto's executing backend names it "None", so that
+    every such execution of a state machine would share one ARN."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+    if getattr(original, "_modelled", False):
+        return
+
+    def start_execution(self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    start_execution._modelled = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
+
 def _make_item_writes_atomic() -> None:
     """DynamoDB applies each conditional write atomically; moto's threaded server does not, so two
     concurrent UpdateItem calls can both pass one condition. The stack serialises moto's item writes so
@@ -166,6 +229,8 @@ class Resources:
     # The bus the function puts every ending on, and a user's rule on it taking them all to this queue.
     event_bus_name: str = ""
     event_subscriber_queue_url: str = ""
+    # The README's workflow (examples/wait-for-job.asl.json), sending to this intake queue.
+    state_machine_arn: str = ""
 
 
 @dataclass
@@ -182,6 +247,7 @@ class LocalAws:
     simulator: Simulator = field(init=False)
     resources: Resources = field(init=False)
     proxy: AwsProxy = field(init=False)
+    durable: DurableCallbacks = field(init=False)
     _clients: dict[tuple[str, str], Any] = field(init=False, default_factory=dict)
     _clients_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
@@ -190,10 +256,13 @@ class LocalAws:
         _make_item_writes_atomic()
         _deliver_events_as_eventbridge_does()
         _answer_eventbridge_configuration_as_s3_does()
+        _keep_the_cause_of_a_task_failure()
+        _name_each_execution_as_step_functions_does()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"
+        _execute_state_machines(self.aws_endpoint, port)
         self.proxy = AwsProxy(self.aws_endpoint, port=self.proxy_port).start()
         self.simulator = Simulator(
             account=ACCOUNT,
@@ -204,11 +273,13 @@ class LocalAws:
         )
         self._simulator_server = SimulatorServer(self.simulator, port=self.simulator_port).start()
         self.bedrock_endpoint = self._simulator_server.endpoint
+        self.durable = DurableCallbacks().start()
         self.new_resources()
         return self
 
     def stop(self) -> None:
         self._simulator_server.stop()
+        self.durable.stop()
         self.proxy.stop()
         self._moto.stop()
 
@@ -265,6 +336,7 @@ class LocalAws:
             "AWS_REGION": REGION,
             "AWS_ENDPOINT_URL": self.proxy.endpoint,  # the function's calls pass the proxy; a test's go to moto
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_endpoint,
+            "AWS_ENDPOINT_URL_LAMBDA": self.durable.endpoint,  # durable callbacks; nothing else of Lambda is called
             "ALLOWED_ACCOUNTS": ACCOUNT,  # as the template sets it: the deploying account
             "OUTPUT_BUCKETS": f"arn:aws:s3:::{self.resources.bucket}",
             "TABLE_NAME": self.resources.table_name,
@@ -350,6 +422,7 @@ class LocalAws:
         ]
         self._watch_output_events(bucket, checks_arn, suffix)
         bus, event_subscriber_url = self._route_endings(suffix)
+        state_machine_arn = self._wait_for_job(queue_url, suffix)
         return Resources(
             table_name=table_name,
             topic_arn=topic_arn,
@@ -363,7 +436,17 @@ class LocalAws:
             checks_dead_letter_queue_url=checks_dlq_url,
             event_bus_name=bus,
             event_subscriber_queue_url=event_subscriber_url,
+            state_machine_arn=state_machine_arn,
         )
+
+    def _wait_for_job(self, queue_url: str, suffix: str) -> str:
+        """The README's state machine, as a deployment's DefinitionSubstitutions would make it: sending to this intake
+        queue. moto checks no role, and runs it (`_execute_state_machines`)."""
+        definition = WAIT_FOR_JOB.read_text().replace("${IntakeQueueUrl}", queue_url)
+        answer = self.client("stepfunctions").create_state_machine(
+            name=f"wait-for-job-{suffix}", definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/wait-for-job"
+        )
+        return str(answer["stateMachineArn"])
 
     def _route_endings(self, suffix: str) -> tuple[str, str]:
         """A bus of the user's (EventBusName), and a rule on it, as a user writes one, taking every ending the tracker

@@ -36,6 +36,7 @@ def resources(stack: LocalAws) -> Iterator[Resources]:
     stack.clock = lambda: datetime.now(UTC)
     stack.simulator.forget()
     stack.proxy.clear()
+    stack.durable.clear()
     yield stack.new_resources()
     # A guarantee every test that runs the function holds it to: due work comes from a Query, never a Scan.
     scans = stack.proxy.state.operations()["dynamodb:Scan"]

@@ -19,6 +19,8 @@ STAR_RESOURCE_REASONS = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
     "bedrock:ListAsyncInvokes": "it names no resource; granted only when Discovery is true",
+    "states:SendTaskSuccess": "it names no resource; the task token is the capability",
+    "states:SendTaskFailure": "it names no resource; the task token is the capability",
 }
 
 
@@ -54,6 +56,7 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
     found = statements(translated)
     assert {name for name, _ in found} == {
         "TrackerRole", "TrackerFunctionSweepRole", "OutputListingPolicy", "DiscoveryPolicy", "EventsPolicy",
+        "CallbacksPolicy", "DurableCallbacksPolicy",
     }  # fmt: skip
     for role, statement in found:
         assert statement["Effect"] == "Allow"

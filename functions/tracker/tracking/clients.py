@@ -71,6 +71,12 @@ SNS = CallLimits(attempts=1, connect_timeout=1, read_timeout=4)
 # PutEvents likewise: once, its timeout settled by the lease.
 EVENTS = CallLimits(attempts=1, connect_timeout=1, read_timeout=4)
 S3 = CallLimits(attempts=2, connect_timeout=1, read_timeout=2)
+# Resuming a waiting workflow (callbacks.py) may be resent, unlike a Publish: Step Functions and Lambda close a task
+# token or callback id on its first success and refuse every later one (TaskTimedOut, CallbackTimeoutException), so
+# a retry after a timeout can never resume a workflow twice. At worst it finds the callback closed by its own first
+# attempt and records it as gone: the workflow was resumed all the same.
+STATES = CallLimits(attempts=2, connect_timeout=1, read_timeout=3)
+LAMBDA = CallLimits(attempts=2, connect_timeout=1, read_timeout=3)
 SQS = CallLimits(attempts=2, connect_timeout=1, read_timeout=2)
 
 # The steps that must finish together once started, and so the time each needs before it may start.

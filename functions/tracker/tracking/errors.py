@@ -54,6 +54,13 @@ class Rejected(GiveUp):
     kind = "rejected_by_service"
 
 
+class CallbackGone(Rejected):
+    """The workflow that waited can never be resumed: its task timed out or was closed, its token or callback id is
+    not valid, its execution is gone. Recorded as such and never retried (a resend would be refused the same way)."""
+
+    kind = "callback_gone"
+
+
 class RetryLater(TrackerError):
     """Transient: the same call may succeed later (throttling, 5xx, timeouts), once the SDK's retries are spent."""
 
@@ -105,6 +112,7 @@ _THROTTLING = {
     "RequestLimitExceeded",
     "ProvisionedThroughputExceededException",
     "KMSThrottlingException",
+    "KmsThrottlingException",  # Step Functions spells it so
     "SlowDown",
 }
 _SERVER = {
@@ -119,6 +127,18 @@ _SERVER = {
     "ModelNotReadyException",
 }
 _DONE = {"ConditionalCheckFailedException", "TransactionConflictException"}
+# The refusals of a callback that no resend can change, by operation: these codes mean other things elsewhere (S3's
+# InvalidToken is a bad continuation token; ResourceNotFoundException is often a deployment to fix).
+_TASK_GONE = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+_DURABLE_CALLBACK_GONE = frozenset(
+    {"CallbackTimeoutException", "ResourceNotFoundException", "InvalidParameterValueException"}
+)
+_CALLBACK_GONE = {
+    "SendTaskSuccess": _TASK_GONE,
+    "SendTaskFailure": _TASK_GONE,
+    "SendDurableExecutionCallbackSuccess": _DURABLE_CALLBACK_GONE,
+    "SendDurableExecutionCallbackFailure": _DURABLE_CALLBACK_GONE,
+}
 _NOT_SENT = (ConnectTimeoutError, EndpointConnectionError)
 _SENT_UNANSWERED = (ReadTimeoutError, ConnectionClosedError)
 
@@ -141,6 +161,8 @@ def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per 
     code = str(error.get("Code", "Unknown"))
     message = f"{exc.operation_name}: {code}: {error.get('Message', '')}".rstrip(": ")
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    if code in _CALLBACK_GONE.get(exc.operation_name, ()):
+        return CallbackGone(message)
     if code in _DONE:
         return AlreadyDone(message, cast(dict[str, Any], exc.response.get("Item")))
     if code in _THROTTLING or status == 429:

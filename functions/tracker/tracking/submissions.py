@@ -9,6 +9,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 
 from . import jsontext
+from .callbacks import Callback
 from .errors import InvalidArn, MalformedMessage, OversizeContext
 from .invocations import InvocationArn
 
@@ -24,6 +25,7 @@ _serializer = TypeSerializer()
 class Submission:
     arn: InvocationArn
     context: dict[str, Any] | None = None
+    callback: Callback | None = None  # the waiting workflow to resume when the job ends (callbacks.py)
 
 
 def parse_submission(body: str | None) -> Submission:
@@ -50,7 +52,9 @@ def parse_submission(body: str | None) -> Submission:
         raise MalformedMessage("body has no invocationArn")
     if not isinstance(arn, str):
         raise InvalidArn(f"invocationArn must be a string, got {type(arn).__name__}")
-    return Submission(arn=InvocationArn.parse(arn), context=_context(document.get("context")))
+    return Submission(
+        arn=InvocationArn.parse(arn), context=_context(document.get("context")), callback=Callback.of(document)
+    )
 
 
 def _context(context: Any) -> dict[str, Any] | None:

@@ -32,6 +32,8 @@ TIMERS_SET = "TimersSet"
 OUTPUT_EVENTS = "OutputEvents"  # objects created in a watched bucket, as EventBridge delivered them
 OUTPUT_EVENTS_UNTRACKED = "OutputEventsUntracked"  # of those, objects of no tracked invocation
 CHECKS_HANDED_OFF = "ChecksHandedOff"
+CALLBACKS_RESUMED = "CallbacksResumed"  # waiting workflows told of their job's end (callbacks.py)
+CALLBACKS_GONE = "CallbacksGone"  # of those, ones that can never be resumed (timed out, invalid, gone): not retried
 
 
 def count(name: str, value: int = 1) -> None:
