@@ -104,7 +104,7 @@ def intake_settings() -> dict[str, Any]:
 def schedule() -> tuple[float, dict[str, Any]]:
     """The sweep schedule's period in seconds and the `Input` it sends."""
     event = template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["Sweep"]["Properties"]
-    expression = str(_resolve(event["ScheduleExpression"]))
+    expression = str(_resolve(event["Schedule"]))
     match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|second|seconds)\)", expression)
     if match is None:
         raise ValueError(f"the local stack runs rate() schedules only, not {expression!r}")
