@@ -16,27 +16,12 @@ from typing import Any
 import pytest
 
 from localrun import template
+from localrun.sar_check import SUPPORTED_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# AWS's list of the resource types SAR publishes, from "List of Supported AWS Resources" in the SAR Developer Guide
-# (docs.aws.amazon.com/serverlessrepo/latest/devguide/list-supported-resources.html; awsdocs/
-# aws-serverlessrepo-developer-guide, doc_source/list-supported-resources.md, commit 83c2822), the types this
-# template could plausibly use. A type not here cannot be published: decide before adding one.
-SAR_SUPPORTED = {
-    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::AnomalyDetector", "AWS::CloudWatch::Dashboard",
-    "AWS::CloudWatch::InsightRule", "AWS::DynamoDB::Table", "AWS::Events::EventBusPolicy", "AWS::Events::Rule",
-    "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::KMS::Alias", "AWS::KMS::Key",
-    "AWS::Lambda::Alias", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping",
-    "AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::Lambda::Permission", "AWS::Lambda::Version",
-    "AWS::Logs::LogGroup", "AWS::Logs::MetricFilter", "AWS::Logs::SubscriptionFilter", "AWS::S3::Bucket",
-    "AWS::S3::BucketPolicy", "AWS::SNS::Subscription", "AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::SQS::Queue",
-    "AWS::SQS::QueuePolicy", "AWS::SSM::Parameter", "AWS::Serverless::Api", "AWS::Serverless::Application",
-    "AWS::Serverless::Function", "AWS::Serverless::HttpApi", "AWS::Serverless::LayerVersion",
-    "AWS::Serverless::SimpleTable", "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine",
-}  # fmt: skip
-# Not on it, among others: AWS::Events::EventBus, AWS::Pipes::Pipe and AWS::Scheduler::Schedule (what SAM's
-# ScheduleV2 makes: the sweep's schedule is an EventBridge rule, SAM's Schedule, for that reason).
+# AWS's list of the resource types SAR publishes (its source is given where it is kept, for `make publish` too).
+SAR_SUPPORTED = SUPPORTED_TYPES
 
 # Resource types that make SAR ask the deployer to acknowledge a capability (SAR Developer Guide, "Acknowledging
 # Application Capabilities").
