@@ -37,10 +37,14 @@ def _tag(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
 _Loader.add_multi_constructor("!", _tag)
 
 
-def load(path: Path) -> dict[str, Any]:
+def parse(text: str) -> dict[str, Any]:
     """A CloudFormation template in YAML (or JSON), short tags read as CloudFormation reads them."""
-    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    loaded: dict[str, Any] = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     return loaded
+
+
+def load(path: Path) -> dict[str, Any]:
+    return parse(path.read_text())
 
 
 @cache
