@@ -82,12 +82,18 @@ WATCHED_BUCKETS = {
                 {
                     "Fn::Join": [
                         ",",
-                        [{"Fn::GetAtt": ["OutputBucket", "Arn"]}, {"Fn::Join": [",", {"Ref": "OutputBucketArns"}]}],
+                        [{"Fn::GetAtt": ["OutputBucket", "Arn"]}, {"Ref": "OutputBucketArns"}],
                     ]
                 },
             ]
         },
-        {"Fn::If": ["CreatesOutputBucket", [{"Fn::GetAtt": ["OutputBucket", "Arn"]}], {"Ref": "OutputBucketArns"}]},
+        {
+            "Fn::If": [
+                "HasOutputBuckets",
+                {"Fn::Split": [",", {"Ref": "OutputBucketArns"}]},
+                [{"Fn::GetAtt": ["OutputBucket", "Arn"]}],
+            ]
+        },
     ]
 }
 
