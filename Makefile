@@ -99,18 +99,29 @@ stack: $(VENV)/.installed
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template template.yaml
 
-# To the Serverless Application Repository (needs AWS credentials; not run by the tests). SAR keeps no intrinsic
-# functions in its metadata: where the publisher's copy lives is given here, and LICENSE and README.md go beside
-# the built template, where `sam package` looks for them.
+# To the Serverless Application Repository (needs AWS credentials; not run by the tests). First, offline, what SAR
+# would refuse (localrun/sar_check.py: a resource type it does not publish, metadata it refuses, no LICENSE or
+# README, a version already in sar-published.txt for the Region): nothing is built or sent then. SAR keeps no
+# intrinsic functions in its metadata: where the publisher's copy lives is given here, and LICENSE and README.md go
+# beside the built template, where `sam package` looks for them. A publish that succeeds is recorded in
+# sar-published.txt (commit it).
 #   make publish SOURCE_CODE_URL=https://github.com/you/bedrock-async-tracker [HOME_PAGE_URL=...] [REGION=...]
-publish: build
+PUBLISH_REGION = $(or $(REGION),$(AWS_DEFAULT_REGION))
+SAR_PUBLISHED ?= sar-published.txt
+SAR_CHECK = $(BIN)/python -m localrun.sar_check --region $(PUBLISH_REGION) --published $(SAR_PUBLISHED)
+
+publish: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(if $(SOURCE_CODE_URL),,$(error publish needs SOURCE_CODE_URL, the public address of this source))
+	$(SAR_CHECK) template.yaml --source-code-url $(SOURCE_CODE_URL)
+	$(MAKE) build
 	cp LICENSE README.md .aws-sam/build/
 	sed -i 's|^\( *\)SemanticVersion: .*|&\n\1HomePageUrl: $(or $(HOME_PAGE_URL),$(SOURCE_CODE_URL))\n\1SourceCodeUrl: $(SOURCE_CODE_URL)|' \
 		.aws-sam/build/template.yaml
+	$(SAR_CHECK) .aws-sam/build/template.yaml
 	$(SAM) package --template-file .aws-sam/build/template.yaml --output-template-file .aws-sam/packaged.yaml \
-		--resolve-s3 $(if $(REGION),--region $(REGION))
-	$(SAM) publish --template .aws-sam/packaged.yaml $(if $(REGION),--region $(REGION))
+		--resolve-s3 --region $(PUBLISH_REGION)
+	$(SAM) publish --template .aws-sam/packaged.yaml --region $(PUBLISH_REGION)
+	$(SAR_CHECK) template.yaml --record
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CLI_VENV) $(CHECKOV_VENV) .aws-sam .demo .pytest_cache .mypy_cache .ruff_cache

@@ -56,7 +56,7 @@ def main() -> None:
     ]
     write("sqs_mixed_batch.json", {"Records": [record(body, 101 + i) for i, body in enumerate(mixed)]})
 
-    # Exactly the template's ScheduleV2 Input: EventBridge Scheduler sends it as the event.
+    # Exactly the template's schedule Input: the EventBridge rule sends it as the event.
     write("schedule.json", {"source": "bedrock-async-tracker.schedule", "action": "sweep"})
 
 

@@ -1,4 +1,4 @@
-"""Drives a handler as Lambda does: an SQS event source mapping and an EventBridge Scheduler timer.
+"""Drives a handler as Lambda does: an SQS event source mapping and the EventBridge schedule rule.
 
 The poller receives batches, builds Lambda's SQS event, calls the handler, deletes only the messages not
 named in `batchItemFailures` (none if the handler raised or ran out of time), and leaves the rest to come back
@@ -270,7 +270,7 @@ class LambdaDriver:
         while not self._stop.wait(self.schedule_period):
             try:
                 self.sweep_once()
-            except Exception as exc:  # noqa: BLE001 - the scheduler retries on its next tick
+            except Exception as exc:  # noqa: BLE001 - the schedule sweeps again on its next tick
                 print(f"schedule: {exc}")
 
 

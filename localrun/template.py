@@ -37,10 +37,19 @@ def _tag(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
 _Loader.add_multi_constructor("!", _tag)
 
 
+def parse(text: str) -> dict[str, Any]:
+    """A CloudFormation template in YAML (or JSON), short tags read as CloudFormation reads them."""
+    loaded: dict[str, Any] = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return loaded
+
+
+def load(path: Path) -> dict[str, Any]:
+    return parse(path.read_text())
+
+
 @cache
 def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    return loaded
+    return load(TEMPLATE)
 
 
 def resource(logical_id: str) -> dict[str, Any]:
@@ -104,7 +113,7 @@ def intake_settings() -> dict[str, Any]:
 def schedule() -> tuple[float, dict[str, Any]]:
     """The sweep schedule's period in seconds and the `Input` it sends."""
     event = template()["Resources"]["TrackerFunction"]["Properties"]["Events"]["Sweep"]["Properties"]
-    expression = str(_resolve(event["ScheduleExpression"]))
+    expression = str(_resolve(event["Schedule"]))
     match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|second|seconds)\)", expression)
     if match is None:
         raise ValueError(f"the local stack runs rate() schedules only, not {expression!r}")
@@ -156,14 +165,38 @@ def checks_settings() -> dict[str, Any]:
 def translated(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     """The CloudFormation that `sam deploy` would create from the template, translated offline by SAM's own
     translator as `sam validate` does (no managed policies are looked up: the template uses none)."""
-    from samtranslator.translator.transform import transform
+    return translate(template(), parameters)
 
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
 
-    document = copy.deepcopy(template())
-    document["Resources"]["TrackerFunction"]["Properties"]["CodeUri"] = "s3://bucket/tracker.zip"
+# Where the stand-in for the Serverless Application Repository says a nested application's template is.
+NESTED_TEMPLATE_URL = "https://example-bucket.s3.amazonaws.com/{name}/{version}/template.yaml"
+
+
+def translate(document: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Any SAM template translated offline: local code paths stand for what `sam package` uploads, and a nested
+    application (AWS::Serverless::Application from SAR) becomes a stack whose template is at NESTED_TEMPLATE_URL
+    (SAM's own plugin, given a stand-in for SAR's CreateCloudFormationTemplate instead of the service)."""
+    from samtranslator.parser.parser import Parser
+    from samtranslator.plugins.application.serverless_app_plugin import ServerlessAppPlugin
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+
+    class StandInRepository:
+        def create_cloud_formation_template(self, ApplicationId: str, SemanticVersion: str) -> dict[str, str]:
+            url = NESTED_TEMPLATE_URL.format(name=ApplicationId.rsplit("/", 1)[-1], version=SemanticVersion)
+            return {"ApplicationId": ApplicationId, "TemplateId": "stand-in", "TemplateUrl": url, "Status": "ACTIVE"}
+
+    document = copy.deepcopy(document)
+    for resource in document.get("Resources", {}).values():
+        code = resource.get("Properties", {}).get("CodeUri")
+        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(code, str) and "://" not in code:
+            resource["Properties"]["CodeUri"] = "s3://bucket/code.zip"  # what `sam package` puts there
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    result: dict[str, Any] = transform(document, parameters or {}, NoManagedPolicies())
-    return result
+    values = dict(parameters or {})
+    to_py27_compatible_template(document, values)  # as samtranslator's own transform() does
+    plugin = ServerlessAppPlugin(sar_client=StandInRepository(), parameters=values)
+    result = Translator(None, Parser(), plugins=[plugin]).translate(
+        document, parameter_values=values, get_managed_policy_map=lambda: {}
+    )
+    translated: dict[str, Any] = undo_mark_unicode_str_in_template(result)
+    return translated

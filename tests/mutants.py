@@ -172,7 +172,12 @@ MUTANTS = [
     Mutant(
         "a second stack in the account collides on the schedule's name",
         "template.yaml",
-        (("            OmitName: true\n", ""),),
+        (
+            (
+                "            Schedule: !Ref SweepSchedule\n",
+                "            Name: tracker-sweep\n            Schedule: !Ref SweepSchedule\n",
+            ),
+        ),
         ("tests/deployment/test_template.py::test_no_physical_name_is_the_same_in_two_stacks",),
     ),
     Mutant(

@@ -55,8 +55,8 @@ def test_iam_has_no_wildcard_actions_and_wildcard_resources_only_where_the_servi
 ) -> None:
     found = statements(translated)
     assert {name for name, _ in found} == {
-        "TrackerRole", "TrackerFunctionSweepRole", "OutputListingPolicy", "DiscoveryPolicy", "EventsPolicy",
-        "CallbacksPolicy", "DurableCallbacksPolicy",
+        "TrackerRole", "OutputListingPolicy", "DiscoveryPolicy", "EventsPolicy", "CallbacksPolicy",
+        "DurableCallbacksPolicy",
     }  # fmt: skip
     for role, statement in found:
         assert statement["Effect"] == "Allow"
@@ -85,12 +85,18 @@ WATCHED_BUCKETS = {
                 {
                     "Fn::Join": [
                         ",",
-                        [{"Fn::GetAtt": ["OutputBucket", "Arn"]}, {"Fn::Join": [",", {"Ref": "OutputBucketArns"}]}],
+                        [{"Fn::GetAtt": ["OutputBucket", "Arn"]}, {"Ref": "OutputBucketArns"}],
                     ]
                 },
             ]
         },
-        {"Fn::If": ["CreatesOutputBucket", [{"Fn::GetAtt": ["OutputBucket", "Arn"]}], {"Ref": "OutputBucketArns"}]},
+        {
+            "Fn::If": [
+                "HasOutputBuckets",
+                {"Fn::Split": [",", {"Ref": "OutputBucketArns"}]},
+                [{"Fn::GetAtt": ["OutputBucket", "Arn"]}],
+            ]
+        },
     ]
 }
 
@@ -146,13 +152,31 @@ def test_discovery_can_list_only_when_it_is_on() -> None:
 
 
 def test_the_schedule_can_only_invoke_the_function_and_dead_letter_to_its_queue(translated: dict[str, Any]) -> None:
-    scheduler = {
-        as_list(s["Action"])[0]: s["Resource"] for r, s in statements(translated) if r == "TrackerFunctionSweepRole"
+    """The sweep's rule has no role: Lambda's resource policy lets this rule invoke the function, and the sweep
+    dead-letter queue's policy lets this rule, and no other, send its dead letters."""
+    resources = translated["Resources"]
+    assert "RoleArn" not in resources["TrackerFunctionSweep"]["Properties"]["Targets"][0]
+    (permission,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert permission == {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Ref": "TrackerFunction"},
+        "Principal": "events.amazonaws.com",
+        "SourceArn": {"Fn::GetAtt": ["TrackerFunctionSweep", "Arn"]},
     }
-    assert scheduler == {
-        "lambda:InvokeFunction": {"Fn::GetAtt": ["TrackerFunction", "Arn"]},
-        "sqs:SendMessage": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
-    }
+    document = resources["DeadLetterQueuesPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    allowed = [granted(s) for s in document if granted(s)["Effect"] == "Allow"]
+    sweep = [s for s in allowed if s["Resource"] == {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}]
+    assert sweep == [
+        {
+            "Sid": "SweepDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["TrackerFunctionSweep", "Arn"]}}},
+        }
+    ]
+    assert all(s["Principal"] == {"Service": "events.amazonaws.com"} and "aws:SourceArn" in str(s) for s in allowed)
 
 
 def test_queues_and_topics_refuse_requests_without_tls() -> None:

@@ -90,15 +90,34 @@ def test_intake_is_an_sqs_queue_with_partial_batch_failures_and_a_dead_letter_qu
     assert queue["VisibilityTimeout"] >= 6 * timeout
 
 
-def test_sweep_is_a_schedule_v2_with_input_retries_and_its_own_dead_letter_queue() -> None:
+def test_sweep_is_an_eventbridge_rule_with_input_retries_and_its_own_dead_letter_queue() -> None:
     event = function()["Events"]["Sweep"]
-    assert event["Type"] == "ScheduleV2"
+    assert event["Type"] == "Schedule"  # an AWS::Events::Rule, which SAR publishes; not ScheduleV2 (Scheduler)
     properties = event["Properties"]
-    assert properties["ScheduleExpression"] == {"Ref": "SweepSchedule"}
+    assert properties["Schedule"] == {"Ref": "SweepSchedule"}
+    assert properties["State"] == {"Ref": "SweepState"}
     assert template.parameter_default("SweepSchedule") == "rate(1 minute)"
     assert properties["Input"]
     assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
-    assert properties["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}
+    assert 60 <= properties["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400  # EventBridge's bounds
+    assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}}
+
+
+def test_the_translated_sweep_rule_targets_the_function_with_the_input_retries_and_dead_letter_queue() -> None:
+    resources = template.translated()["Resources"]
+    rule = resources["TrackerFunctionSweep"]
+    assert rule["Type"] == "AWS::Events::Rule"
+    assert rule["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}
+    assert rule["Properties"]["State"] == {"Ref": "SweepState"}
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["TrackerFunction", "Arn"]}
+    assert json.loads(target["Input"]) == template.schedule()[1]
+    assert target["RetryPolicy"] == function()["Events"]["Sweep"]["Properties"]["RetryPolicy"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}}
+    (permission,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": ["TrackerFunctionSweep", "Arn"]}
+    assert not [r for r in resources.values() if r["Type"].startswith("AWS::Scheduler::")]
 
 
 def test_the_table_is_keyed_on_the_arn_with_an_index_of_due_work_ttl_encryption_and_recovery() -> None:
@@ -180,8 +199,7 @@ def test_no_physical_name_is_the_same_in_two_stacks() -> None:
         value = resource.get("Properties", {}).get(PHYSICAL_NAMES.get(kind, ""))
         if value is not None:
             assert "AWS::StackName" in json.dumps(value), f"{name} ({kind}) is always named {value!r}"
-    (schedule,) = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
-    assert "Name" not in schedule["Properties"]  # OmitName: CloudFormation names it per stack
+    assert "Name" not in resources["TrackerFunctionSweep"]["Properties"]  # CloudFormation names the rule per stack
 
 
 class Rules:

@@ -80,7 +80,7 @@ def _list(env: Mapping[str, str], name: str) -> list[str]:
     return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
 
 
-# Seconds are not a Scheduler unit: only the local stack, whose clock runs faster, uses them.
+# Seconds are not a unit of EventBridge schedules: only the local stack, whose clock runs faster, uses them.
 _RATE = re.compile(r"rate\((?P<value>[1-9][0-9]*) (?P<unit>seconds?|minutes?|hours?|days?)\)")
 _UNIT = {
     "second": timedelta(seconds=1),
@@ -91,7 +91,7 @@ _UNIT = {
 
 
 def _rate(expression: str) -> timedelta:
-    """The period of an EventBridge Scheduler rate expression (the template allows rates only)."""
+    """The period of an EventBridge rate expression (the template allows rates only)."""
     match = _RATE.fullmatch(expression)
     if match is None:
         raise ConfigurationError(
