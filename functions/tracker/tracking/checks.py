@@ -6,7 +6,8 @@ Three kinds of message arrive there:
 - a timer the tracker set itself (timers.py): when a job should end, or a few seconds after its output landed;
 - checks a sweep handed off because it had more due than it could reach before its deadline.
 
-A batch is checked once per invocation however many messages name it (a job writes several files). A message
+A batch is checked once per invocation however many messages name it (a job writes several files), and each reason
+it was named for has its follow-up (a timer's next timer, an output's recheck). A message
 whose check failed comes back (batchItemFailures) and, after the queue's maxReceiveCount, rests in its dead-letter
 queue; one that names nothing to check (a file of no tracked invocation) is done.
 """
@@ -35,13 +36,17 @@ _FOLDER = re.compile(r"[a-z0-9]{12}")
 
 @dataclass
 class Target:
-    """One check to make: an invocation's ARN, or the id of an output folder to look up; and why."""
+    """One check to make: an invocation's ARN, or the id of an output folder to look up; and why: each reason it was
+    asked for (handoff, timer, output) with its attempt, the highest where several messages give one."""
 
     arn: str | None = None
     invocation_id: str | None = None
-    reason: str = "handoff"
-    attempt: int = 1
+    reasons: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+
+    def merge(self, other: Target) -> None:
+        for reason, attempt in other.reasons.items():
+            self.reasons[reason] = max(self.reasons.get(reason, 0), attempt)
 
 
 def from_queue(event: dict[str, Any], queue_url: str) -> bool:
@@ -71,7 +76,7 @@ def targets_of(body: str) -> Iterator[Target]:
         key = str(((message.get("detail") or {}).get("object") or {}).get("key", ""))
         folder = output_folder(key)
         if folder is not None:
-            yield Target(invocation_id=folder, reason="output")
+            yield Target(invocation_id=folder, reasons={"output": 1})
         return
     wanted = message.get("check")
     arns: list[str] = [arn for arn in (wanted if isinstance(wanted, list) else [wanted]) if isinstance(arn, str)]
@@ -81,8 +86,7 @@ def targets_of(body: str) -> Iterator[Target]:
     for arn in arns:
         yield Target(
             arn=InvocationArn.parse(arn).arn,
-            reason=str(message.get("reason", "handoff")),
-            attempt=attempt if isinstance(attempt, int) else 1,
+            reasons={str(message.get("reason", "handoff")): attempt if isinstance(attempt, int) else 1},
         )
 
 
@@ -103,7 +107,7 @@ class Checks:
                 for target in targets_of(message.get("body", "")):
                     key = ("arn", target.arn) if target.arn else ("id", target.invocation_id or "")
                     merged = targets.setdefault(key, target)
-                    merged.attempt = max(merged.attempt, target.attempt)
+                    merged.merge(target)
                     merged.messages.append(message_id)
             except TrackerError as exc:  # only the tracker and EventBridge write here: this one is a bug
                 count_error(exc.kind)
@@ -136,22 +140,25 @@ class Checks:
                 count(OUTPUT_EVENTS_UNTRACKED)
             for arn, status in found:
                 if status not in ENDED:  # an ended one was notified already: no call for its other files
-                    self._ask(Target(arn=arn, reason=target.reason, attempt=target.attempt), deadline)
+                    self._ask(Target(arn=arn, reasons=target.reasons), deadline)
             return
         self._ask(target, deadline)
 
     def _ask(self, target: Target, deadline: datetime) -> None:
         assert target.arn is not None
-        if target.reason == "timer" and self._ended(target.arn):
+        reasons = target.reasons
+        if set(reasons) == {"timer"} and self._ended(target.arn):
             return  # its output's event (or a sweep) was first: a read, not a call
-        timer = target.attempt if target.reason == "timer" else 0  # if it runs on, its next timer is set
+        timer = reasons.get("timer", 0)  # if it runs on, its next timer is set
         outcome = self.tracker.check(InvocationArn.parse(target.arn), deadline=deadline, tracked=True, timer=timer)
         logger.info(
-            "checked on request", extra={"invocationArn": target.arn, "why": target.reason, "outcome": outcome.value}
+            "checked on request",
+            extra={"invocationArn": target.arn, "why": ",".join(sorted(reasons)), "outcome": outcome.value},
         )
-        if outcome is Outcome.IN_PROGRESS and target.reason == "output" and target.attempt <= len(RECHECKS):
+        output = reasons.get("output", 0)
+        if outcome is Outcome.IN_PROGRESS and 0 < output <= len(RECHECKS):
             # the file is there; Bedrock's status may follow a moment later
-            self.timers.check_at(target.arn, RECHECKS[target.attempt - 1], reason="output", attempt=target.attempt + 1)
+            self.timers.check_at(target.arn, RECHECKS[output - 1], reason="output", attempt=output + 1)
 
     def _ended(self, arn: str) -> bool:
         """Whether the record says the invocation ended (or there is none left to check)."""
