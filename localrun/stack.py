@@ -5,7 +5,8 @@ What moto does not do and AWS does is modelled here: DynamoDB applies conditiona
 items whose TTL has passed (`expire_records`, on the stack's clock); the function reaches AWS through a proxy
 (aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock; S3's
 events reach the checks queue through moto's EventBridge and the template's own rule, but late, sometimes twice and
-sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once."""
+sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once, and with their keys
+URL-encoded as S3 sends them."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -120,6 +122,11 @@ def _deliver_events_as_eventbridge_does() -> None:
             return
         if "time" in event and not isinstance(event["time"], str):
             event["time"] = datetime.fromtimestamp(float(event["time"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # S3 URL-encodes the key (a space as `+`, other characters as %XX, the slashes kept); moto sends it as is
+        detail = event.get("detail") or {}
+        if isinstance(detail.get("object"), dict) and "key" in detail["object"]:
+            encoded = quote_plus(str(detail["object"]["key"]), safe="/")
+            event = {**event, "detail": {**detail, "object": {**detail["object"], "key": encoded}}}
         for delay in _DELIVERY.deliveries():
             if _DELIVERY.sink is not None:
                 _DELIVERY.sink(event, delay)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote_plus
 
 from .concurrency import map_concurrently
 from .errors import MalformedMessage, TrackerError
@@ -73,7 +74,8 @@ def targets_of(body: str) -> Iterator[Target]:
         raise MalformedMessage("not a JSON object")
     if message.get("source") == "aws.s3" and message.get("detail-type") == "Object Created":
         count(OUTPUT_EVENTS)
-        key = str(((message.get("detail") or {}).get("object") or {}).get("key", ""))
+        # S3 URL-encodes the key in its events (a space as `+`, other characters as %XX)
+        key = unquote_plus(str(((message.get("detail") or {}).get("object") or {}).get("key", "")))
         folder = output_folder(key)
         if folder is not None:
             yield Target(invocation_id=folder, reasons={"output": 1})
