@@ -273,6 +273,7 @@ class LocalAws:
             "AWS_ENDPOINT_URL": self.proxy.endpoint,  # the function's calls pass the proxy; a test's go to moto
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_endpoint,
             "ALLOWED_ACCOUNTS": ACCOUNT,  # as the template sets it: the deploying account
+            "ACCOUNT_ID": ACCOUNT,
             "OUTPUT_BUCKETS": f"arn:aws:s3:::{self.resources.bucket}",
             "TABLE_NAME": self.resources.table_name,
             "TOPIC_ARN": self.resources.topic_arn,

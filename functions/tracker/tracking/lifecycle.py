@@ -101,8 +101,11 @@ class Tracker:
     timers: Timers | None = None
     events: EventPublisher | None = None  # the bus every ending is also put on, if one is named
     _learned_at: datetime | None = field(default=None, init=False)
-    # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends.
+    # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends, if the bucket
+    # is in this stack's Region and account (`region`, `account`; empty: not checked), where its events go.
     watched_buckets: frozenset[str] = frozenset()
+    region: str = ""
+    account: str = ""
 
     def check(
         self,
@@ -177,9 +180,16 @@ class Tracker:
         return self._publish(observation.record, deadline)
 
     def heard(self, invocation: Invocation) -> bool:
-        """Whether the invocation writes to a watched bucket, whose events say when its output lands."""
+        """Whether the invocation writes to a watched bucket whose events reach this stack, to say when its output
+        lands. S3 sends a bucket's events to the default bus of the bucket owner's account in the bucket's Region:
+        Bedrock writes to a bucket in the invocation's Region, owned by the invoking account unless the job names
+        another (`bucketOwner`). Anywhere else, nothing is heard: it is timed and polled as an unwatched one."""
         location = invocation.output_location
-        return location is not None and location[0] in self.watched_buckets
+        if location is None or location[0] not in self.watched_buckets:
+            return False
+        arn = InvocationArn.parse(invocation.invocation_arn)
+        owner = (invocation.output_data_config or {}).get("s3OutputDataConfig", {}).get("bucketOwner") or arn.account
+        return (not self.region or arn.region == self.region) and (not self.account or owner == self.account)
 
     def worth_asking(self, item: DueItem, *, since: datetime | None, work: str = POLL) -> bool:
         """Whether a sweep should ask Bedrock about this due, in-progress invocation now; `since` is when the

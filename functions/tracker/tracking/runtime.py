@@ -96,6 +96,8 @@ class Runtime:
             timers=timers,
             events=events,
             watched_buckets=settings.output_buckets,
+            region=settings.region,
+            account=settings.account,
         )
         return cls(
             settings=settings,
