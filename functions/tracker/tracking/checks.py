@@ -18,20 +18,18 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 from .concurrency import map_concurrently
 from .errors import MalformedMessage, TrackerError
-from .invocations import ENDED, InvocationArn
+from .invocations import ENDED, InvocationArn, partition_of
 from .lifecycle import Clock, Outcome, Tracker
 from .records import RecordStore
 from .telemetry import OUTPUT_EVENTS, OUTPUT_EVENTS_UNTRACKED, count, count_error, logger
-from .timers import Timers
+from .timers import RECHECKS, Timers
 
-# After an output file lands, Bedrock may still say InProgress for a moment: ask again this much later.
-RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))
 _FOLDER = re.compile(r"[a-z0-9]{12}")
 
 
@@ -93,12 +91,28 @@ def targets_of(body: str) -> Iterator[Target]:
 
 
 class Checks:
-    def __init__(self, tracker: Tracker, records: RecordStore, timers: Timers, *, workers: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        tracker: Tracker,
+        records: RecordStore,
+        timers: Timers,
+        *,
+        workers: int,
+        clock: Clock,
+        region: str = "",
+        accounts: tuple[str, ...] = (),
+    ) -> None:
         self.tracker = tracker
         self.records = records
         self.timers = timers
         self.workers = workers
         self.clock = clock
+        # Whose invocations a watched bucket's output can be: this Region's (where its events come from), of these
+        # accounts (this stack's, and those it accepts invocations of).
+        partition = partition_of(region) if region else None
+        self.arn_prefixes = [f"arn:{partition}:bedrock:{region}:{account}:async-invoke/" for account in accounts]
+        if partition is None:
+            self.arn_prefixes = []
 
     def handle(self, event: dict[str, Any], *, deadline: datetime) -> dict[str, Any]:
         failed: set[str] = set()
@@ -139,12 +153,24 @@ class Checks:
         if target.invocation_id is not None:
             found = self.records.by_invocation_id(target.invocation_id)  # one read, whatever the region
             if not found:
+                found = self._not_indexed(target.invocation_id)
+            if not found:
                 count(OUTPUT_EVENTS_UNTRACKED)
             for arn, status in found:
                 if status not in ENDED:  # an ended one was notified already: no call for its other files
                     self._ask(Target(arn=arn, reasons=target.reasons), deadline)
             return
         self._ask(target, deadline)
+
+    def _not_indexed(self, invocation_id: str) -> list[tuple[str, str]]:
+        """The records an output's folder may name that the index does not show: it never reads its own write, and
+        the job may not be recorded yet (intake after the event). Its arrival is noted first, then the records it can
+        be are read by key: a record written before the read is found, and one written after it finds the note
+        (Tracker.observe), so the event is never lost. A write and a read, and no call, for a folder of no job."""
+        self.records.note_output(invocation_id, now=self.clock())
+        if not self.arn_prefixes:
+            return []
+        return self.records.statuses([prefix + invocation_id for prefix in self.arn_prefixes])
 
     def _ask(self, target: Target, deadline: datetime) -> None:
         assert target.arn is not None

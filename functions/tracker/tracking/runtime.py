@@ -104,7 +104,17 @@ class Runtime:
             guard=guard,
             tracker=tracker,
             intake=Intake(tracker, workers=settings.concurrency, allowed_accounts=settings.allowed_accounts),
-            checks=Checks(tracker, records, timers, workers=settings.concurrency, clock=clock) if timers else None,
+            checks=Checks(
+                tracker,
+                records,
+                timers,
+                workers=settings.concurrency,
+                clock=clock,
+                region=settings.region,
+                accounts=tuple(sorted({settings.account, *settings.allowed_accounts} - {""})),
+            )
+            if timers
+            else None,
             sweep=Sweep(
                 tracker,
                 records,
