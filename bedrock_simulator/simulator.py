@@ -96,6 +96,7 @@ class Job:
     tags: list[dict[str, str]]
     output_written: bool = False
     status_lag: timedelta = timedelta(0)  # the status flips this long after the output lands
+    bucket_owner: str | None = None  # outputDataConfig's bucketOwner, given for a bucket of another account
 
     @property
     def ended_at(self) -> datetime:
@@ -116,7 +117,10 @@ class Job:
             "status": status,
             "submitTime": _iso(self.submit_time),
             "lastModifiedTime": _iso(self.submit_time if status == "InProgress" else self.ended_at),
-            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": self.output_uri}},
+            "outputDataConfig": {
+                "s3OutputDataConfig": {"s3Uri": self.output_uri}
+                | ({"bucketOwner": self.bucket_owner} if self.bucket_owner else {})
+            },
         }
         if status != "InProgress":
             answer["endTime"] = _iso(self.ended_at)
@@ -229,7 +233,8 @@ class Simulator:
         model_input = body.get("modelInput")
         if not isinstance(model_input, dict):
             raise validation("Malformed input request: modelInput must be a JSON object.")
-        s3_uri = ((body.get("outputDataConfig") or {}).get("s3OutputDataConfig") or {}).get("s3Uri")
+        s3_config = (body.get("outputDataConfig") or {}).get("s3OutputDataConfig") or {}
+        s3_uri = s3_config.get("s3Uri")
         if not isinstance(s3_uri, str) or not s3_uri.startswith("s3://"):
             raise validation("outputDataConfig.s3OutputDataConfig.s3Uri must be an s3:// URI.")
         token = body.get("clientRequestToken") or secrets.token_hex(16)
@@ -255,6 +260,7 @@ class Simulator:
                 failure_message=self._rng.choice(FAILURE_MESSAGES),
                 tags=list(body.get("tags") or []),
                 status_lag=timedelta(seconds=self.status_lag),
+                bucket_owner=s3_config.get("bucketOwner"),
             )
             self._by_token[(region, token)] = arn
         return {"invocationArn": arn}
@@ -320,6 +326,7 @@ class Simulator:
         seconds: float = 3600.0,
         fails: bool = False,
         output_uri: str | None = None,
+        bucket_owner: str | None = None,
     ) -> str:
         """Put an invocation with a known ARN in place, as if started earlier (tests and events/ use fixed ARNs)."""
         match = ARN_PATTERN.fullmatch(arn)
@@ -340,6 +347,7 @@ class Simulator:
                 failure_message=FAILURE_MESSAGES[0],
                 tags=[],
                 status_lag=timedelta(seconds=self.status_lag),
+                bucket_owner=bucket_owner,
             )
         return arn
 

@@ -11,7 +11,9 @@ it with the production client settings. A fault applies to a number of requests 
   `ErrorCode` (`code`): nothing is put, and the SDK sees a success, so it does not retry.
 
 It also does what moto does not: SNS FIFO deduplication on the stack's clock (5 minutes), so that a test can move
-time past the window; and it logs every operation, with whether the function made it (its User-Agent).
+time past the window; a DynamoDB Map's keys in another order than written (`map_order`: "reversed", or "shuffled"
+by `map_seed`), since DynamoDB promises none and moto keeps the order of insertion; and it logs every operation,
+with whether the function made it (its User-Agent).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import random
 import re
 import secrets
 import sys
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +79,8 @@ class ProxyState:
     calls: list[Call] = field(default_factory=list)
     fifo_seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
     deduplicated: int = 0
+    map_order: str = ""  # "" as moto keeps them (insertion), "reversed" or "shuffled" (by map_seed)
+    map_seed: int = 0
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -119,6 +125,7 @@ class AwsProxy(ThreadingHTTPServer):
             self.state.calls.clear()
             self.state.fifo_seen.clear()
             self.state.deduplicated = 0
+            self.state.map_order = ""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up on a slow answer, or a connection dropped on purpose, is not the proxy's error."""
@@ -178,6 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer_publish_duplicate()
                 return
         status, headers, answer = self._forward(body)
+        if service == "dynamodb" and state.map_order and answer:
+            headers, answer = self._reorder_maps(headers, answer)
         if fault is not None and fault.action == "drop":
             self.close_connection = True
             return
@@ -233,6 +242,35 @@ class _Handler(BaseHTTPRequestHandler):
         if self._upstream is not None:
             self._upstream.close()
         super().finish()
+
+    def _reorder_maps(self, headers: list[tuple[str, str]], answer: bytes) -> tuple[list[tuple[str, str]], bytes]:
+        """Every Map in a DynamoDB answer with its keys in another order (and the answer's CRC32, which botocore
+        checks, made anew)."""
+        state = self.server.state
+        rng = random.Random(state.map_seed)  # noqa: S311 - a model, not security
+
+        def reorder(value: Any) -> Any:
+            if isinstance(value, list):
+                return [reorder(item) for item in value]
+            if not isinstance(value, dict):
+                return value
+            items = [(key, reorder(item)) for key, item in value.items()]
+            if set(value) == {"M"} and isinstance(value["M"], dict):
+                entries = list(items[0][1].items())
+                if state.map_order == "reversed":
+                    entries.reverse()
+                else:
+                    rng.shuffle(entries)
+                return {"M": dict(entries)}
+            return dict(items)
+
+        try:
+            parsed = json.loads(answer)
+        except ValueError:
+            return headers, answer
+        data = json.dumps(reorder(parsed)).encode()
+        crc = str(zlib.crc32(data) & 0xFFFFFFFF)
+        return [(name, crc if name.lower() == "x-amz-crc32" else value) for name, value in headers], data
 
     def _fifo(self, text: str, body: bytes) -> tuple[bytes, bool]:
         """SNS FIFO: the same deduplication id within 5 minutes (on the stack's clock) is accepted and dropped.

@@ -1,11 +1,13 @@
 """AWS on this machine (LocalAws): moto's server for DynamoDB, SQS, SNS, S3 and EventBridge, the Bedrock simulator,
 and the resources of template.yaml created on them, with the names and settings the deployed function would see.
 
-What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically and deletes
-items whose TTL has passed (`expire_records`, on the stack's clock); the function reaches AWS through a proxy
+What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically, deletes
+items whose TTL has passed (`expire_records`, on the stack's clock) and, if asked (`index_lag`), shows a write in
+its global secondary indexes only some seconds after it was made; the function reaches AWS through a proxy
 (aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock; S3's
 events reach the checks queue through moto's EventBridge and the template's own rule, but late, sometimes twice and
-sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once.
+sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once, and with their keys
+URL-encoded as S3 sends them.
 
 moto runs state machines here (`_execute_state_machines`): the workflow the README shows
 (examples/wait-for-job.asl.json) waits on a job with its task token, and the tracker resumes it. Lambda's durable
@@ -27,9 +29,10 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -130,6 +133,11 @@ def _deliver_events_as_eventbridge_does() -> None:
             return
         if "time" in event and not isinstance(event["time"], str):
             event["time"] = datetime.fromtimestamp(float(event["time"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # S3 URL-encodes the key (a space as `+`, other characters as %XX, the slashes kept); moto sends it as is
+        detail = event.get("detail") or {}
+        if isinstance(detail.get("object"), dict) and "key" in detail["object"]:
+            encoded = quote_plus(str(detail["object"]["key"]), safe="/")
+            event = {**event, "detail": {**detail, "object": {**detail["object"], "key": encoded}}}
         for delay in _DELIVERY.deliveries():
             if _DELIVERY.sink is not None:
                 _DELIVERY.sink(event, delay)
@@ -195,6 +203,125 @@ def _name_each_execution_as_step_functions_does() -> None:
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
+@dataclass
+class IndexLag:
+    """How late a global secondary index shows a write: a Query on an index sees the table as it was `seconds` ago
+    on the stack's clock (DynamoDB's index reads are eventually consistent, always; moto's are immediate). Reads of
+    the table itself are not changed: a consistent GetItem sees every write at once. Transactions are not modelled."""
+
+    seconds: float = 0.0
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # (table, key) -> the item's versions since the oldest an index may still show: (when written, attributes or None)
+    history: dict[tuple[str, str], list[tuple[datetime | None, dict[str, Any] | None]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def written(self, table: str, key: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        if self.seconds <= 0:
+            return
+        now = self.clock()
+        cutoff = now - timedelta(seconds=self.seconds)
+        with self._lock:
+            versions = self.history.setdefault((table, key), [(None, before)])
+            versions.append((now, after))
+            # the newest version an index may still show, and those after it
+            shown = max(i for i, (at, _) in enumerate(versions) if at is None or at <= cutoff)
+            del versions[:shown]
+
+    def shown(self, table: str, current: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+        """The items of `table` as an index shows them now: `current` (key -> attributes) as it was `seconds` ago."""
+        cutoff = self.clock() - timedelta(seconds=self.seconds)
+        view: dict[str, dict[str, Any] | None] = dict(current)
+        with self._lock:
+            for (name, key), versions in self.history.items():
+                if name == table:
+                    view[key] = next(item for at, item in reversed(versions) if at is None or at <= cutoff)
+        return view
+
+
+_INDEX_LAG = IndexLag()
+_lagged_view = threading.local()
+
+
+def _item_key(table: Any, attributes: dict[str, Any]) -> str:
+    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    return json.dumps([attributes.get(name) for name in names], sort_keys=True)
+
+
+def _lag_index_reads() -> None:
+    """Index Queries see the table `_INDEX_LAG.seconds` late: each write's versions are kept (on the stack's clock)
+    while an index may still show them, and a Query on a global secondary index reads the table as it was."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import Table
+
+    def attributes(item: Any) -> dict[str, Any] | None:
+        return None if item is None else dict(item.to_json()["Attributes"])
+
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_lagged", False):
+            continue
+
+        def recorded(self: Any, table_name: str, key: dict[str, Any], *args: Any, _original: Any = original,
+                     **kwargs: Any) -> Any:  # fmt: skip
+            if _INDEX_LAG.seconds <= 0:
+                return _original(self, table_name, key, *args, **kwargs)
+            table = self.get_table(table_name)
+            item_key = _item_key(table, key)
+            before = attributes(self.get_item(table_name, _key_of(table, key)))
+            result = _original(self, table_name, key, *args, **kwargs)
+            _INDEX_LAG.written(table_name, item_key, before, attributes(self.get_item(table_name, _key_of(table, key))))
+            return result
+
+        recorded._lagged = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, recorded)
+
+    original_query = Table.query
+    if getattr(original_query, "_lagged", False):
+        return
+    original_all_items = Table.all_items
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        index = kwargs.get("index_name") if "index_name" in kwargs else (args[7] if len(args) > 7 else None)
+        lagged = _INDEX_LAG.seconds > 0 and index is not None and index in {i.name for i in self.global_indexes}
+        _lagged_view.table = self if lagged else None
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _lagged_view.table = None
+
+    def all_items(self: Any) -> list[Any]:
+        items = original_all_items(self)
+        viewed = getattr(_lagged_view, "table", None)
+        if viewed is None or id(viewed) != id(self):
+            return items
+        current = {}
+        for item in items:
+            found = attributes(item)
+            assert found is not None
+            current[_item_key(self, found)] = found
+        shown = []
+        for found in _INDEX_LAG.shown(self.name, current).values():
+            if found is not None:
+                range_value = found.get(self.range_key_attr) if self.range_key_attr else None
+                shown.append(
+                    Item(DynamoType(found[self.hash_key_attr]), DynamoType(range_value) if range_value else None, found)
+                )
+        return shown
+
+    query._lagged = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _key_of(table: Any, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The key attributes of an item (or of a key)."""
+    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    return {name: attributes[name] for name in names if name in attributes}
+
+
 def _make_item_writes_atomic() -> None:
     """DynamoDB applies each conditional write atomically; moto's threaded server does not, so two
     concurrent UpdateItem calls can both pass one condition. The stack serialises moto's item writes so
@@ -253,6 +380,7 @@ class LocalAws:
 
     def start(self) -> LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+        _lag_index_reads()  # inside the lock that makes item writes atomic: installed first
         _make_item_writes_atomic()
         _deliver_events_as_eventbridge_does()
         _answer_eventbridge_configuration_as_s3_does()
@@ -293,6 +421,17 @@ class LocalAws:
         _DELIVERY = model
 
     @property
+    def index_lag(self) -> float:
+        """How many seconds (on the stack's clock) a Query on a global secondary index lags the table's writes."""
+        return _INDEX_LAG.seconds
+
+    @index_lag.setter
+    def index_lag(self, seconds: float) -> None:
+        with _INDEX_LAG._lock:
+            _INDEX_LAG.seconds = seconds
+            _INDEX_LAG.history.clear()
+
+    @property
     def clock(self) -> Callable[[], datetime]:
         """The stack's clock: Bedrock's jobs, SNS FIFO deduplication and DynamoDB's TTL all run on it."""
         return self.simulator.clock
@@ -301,6 +440,7 @@ class LocalAws:
     def clock(self, clock: Callable[[], datetime]) -> None:
         self.simulator.clock = clock
         self.proxy.state.clock = clock
+        _INDEX_LAG.clock = clock
 
     def expire_records(self) -> int:
         """Delete the items whose TTL attribute has passed on the stack's clock, as DynamoDB's TTL does (at some
@@ -338,6 +478,7 @@ class LocalAws:
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock_endpoint,
             "AWS_ENDPOINT_URL_LAMBDA": self.durable.endpoint,  # durable callbacks; nothing else of Lambda is called
             "ALLOWED_ACCOUNTS": ACCOUNT,  # as the template sets it: the deploying account
+            "ACCOUNT_ID": ACCOUNT,
             "OUTPUT_BUCKETS": f"arn:aws:s3:::{self.resources.bucket}",
             "TABLE_NAME": self.resources.table_name,
             "TOPIC_ARN": self.resources.topic_arn,

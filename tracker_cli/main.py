@@ -190,12 +190,38 @@ def start(args: argparse.Namespace, session: boto3.session.Session, targets: Tar
 
 
 def check_bucket(args: argparse.Namespace, session: boto3.session.Session, targets: Targets) -> int:
-    """Whether a bucket sends its events to EventBridge (the tracker hears its outputs land only if it does)."""
+    """Whether the tracker hears a bucket's outputs land: S3 sends a bucket's events to the default bus of the bucket
+    owner's account in the bucket's Region, so the bucket must be in this Region (the stack's), owned by this account,
+    and send its events to EventBridge."""
     s3 = session.client("s3")
-    answer = s3.get_bucket_notification_configuration(Bucket=args.bucket)
+    account = session.client("sts").get_caller_identity()["Account"]
+    try:  # S3 refuses with 403 a bucket whose owner is not the expected one
+        location = s3.get_bucket_location(Bucket=args.bucket, ExpectedBucketOwner=account)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("AccessDenied", "403"):
+            raise
+        print(
+            f"{args.bucket} is not owned by account {account} (or this account may not read it): S3 sends its events "
+            "to its owner's account, and the tracker does not hear its outputs. It times and polls their jobs."
+        )
+        return 1
+    # us-east-1 answers no constraint, and the oldest buckets of eu-west-1 answer EU
+    region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(
+        location.get("LocationConstraint"), str(location.get("LocationConstraint"))
+    )
+    if region != session.region_name:
+        print(
+            f"{args.bucket} is in {region}, not {session.region_name}: S3 sends its events to {region}'s default bus, "
+            "and the tracker does not hear its outputs. It times and polls their jobs."
+        )
+        return 1
+    answer = s3.get_bucket_notification_configuration(Bucket=args.bucket, ExpectedBucketOwner=account)
     current = {name: value for name, value in answer.items() if name != "ResponseMetadata"}
     if "EventBridgeConfiguration" in current:
-        print(f"{args.bucket} sends its events to EventBridge: the tracker hears its outputs land, if it watches it")
+        print(
+            f"{args.bucket} is in {region}, owned by {account}, and sends its events to EventBridge: the tracker hears "
+            "its outputs land, if it watches it"
+        )
         return 0
     # The call replaces the whole configuration: keep the rest, as read (the answer's shape is the request's).
     wanted = cast("NotificationConfigurationTypeDef", {**current, "EventBridgeConfiguration": {}})
@@ -204,7 +230,7 @@ def check_bucket(args: argparse.Namespace, session: boto3.session.Session, targe
         print(f"{args.bucket} now sends its events to EventBridge (in effect within about five minutes)")
         return 0
     print(
-        f"{args.bucket} does not send its events to EventBridge: the tracker hears its outputs only at sweeps.\n"
+        f"{args.bucket} does not send its events to EventBridge: the tracker times and polls its jobs.\n"
         "Turn them on (this keeps the notifications it has), or run this command again with --enable:\n\n"
         f"  aws s3api put-bucket-notification-configuration --bucket {args.bucket} "
         f"--notification-configuration '{json.dumps(wanted)}'"
@@ -269,7 +295,9 @@ def parser() -> argparse.ArgumentParser:
     one = commands.add_parser("redrive", help="move the dead-letter queue's messages back to the intake queue")
     one.set_defaults(run=redrive)
 
-    one = commands.add_parser("check-bucket", help="whether a bucket sends its events to EventBridge")
+    one = commands.add_parser(
+        "check-bucket", help="whether the tracker hears a bucket: in its Region and account, events sent to EventBridge"
+    )
     one.add_argument("bucket", metavar="BUCKET")
     one.add_argument("--enable", action="store_true", help="turn them on, keeping the bucket's other notifications")
     one.set_defaults(run=check_bucket, needs_stack=False)  # a bucket is checked before any stack watches it

@@ -6,7 +6,8 @@ Three kinds of message arrive there:
 - a timer the tracker set itself (timers.py): when a job should end, or a few seconds after its output landed;
 - checks a sweep handed off because it had more due than it could reach before its deadline.
 
-A batch is checked once per invocation however many messages name it (a job writes several files). A message
+A batch is checked once per invocation however many messages name it (a job writes several files), and each reason
+it was named for has its follow-up (a timer's next timer, an output's recheck). A message
 whose check failed comes back (batchItemFailures) and, after the queue's maxReceiveCount, rests in its dead-letter
 queue; one that names nothing to check (a file of no tracked invocation) is done.
 """
@@ -17,31 +18,34 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 from .concurrency import map_concurrently
 from .errors import MalformedMessage, TrackerError
-from .invocations import ENDED, InvocationArn
+from .invocations import ENDED, InvocationArn, partition_of
 from .lifecycle import Clock, Outcome, Tracker
 from .records import RecordStore
 from .telemetry import OUTPUT_EVENTS, OUTPUT_EVENTS_UNTRACKED, count, count_error, logger
-from .timers import Timers
+from .timers import RECHECKS, Timers
 
-# After an output file lands, Bedrock may still say InProgress for a moment: ask again this much later.
-RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))
 _FOLDER = re.compile(r"[a-z0-9]{12}")
 
 
 @dataclass
 class Target:
-    """One check to make: an invocation's ARN, or the id of an output folder to look up; and why."""
+    """One check to make: an invocation's ARN, or the id of an output folder to look up; and why: each reason it was
+    asked for (handoff, timer, output) with its attempt, the highest where several messages give one."""
 
     arn: str | None = None
     invocation_id: str | None = None
-    reason: str = "handoff"
-    attempt: int = 1
+    reasons: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+
+    def merge(self, other: Target) -> None:
+        for reason, attempt in other.reasons.items():
+            self.reasons[reason] = max(self.reasons.get(reason, 0), attempt)
 
 
 def from_queue(event: dict[str, Any], queue_url: str) -> bool:
@@ -68,10 +72,11 @@ def targets_of(body: str) -> Iterator[Target]:
         raise MalformedMessage("not a JSON object")
     if message.get("source") == "aws.s3" and message.get("detail-type") == "Object Created":
         count(OUTPUT_EVENTS)
-        key = str(((message.get("detail") or {}).get("object") or {}).get("key", ""))
+        # S3 URL-encodes the key in its events (a space as `+`, other characters as %XX)
+        key = unquote_plus(str(((message.get("detail") or {}).get("object") or {}).get("key", "")))
         folder = output_folder(key)
         if folder is not None:
-            yield Target(invocation_id=folder, reason="output")
+            yield Target(invocation_id=folder, reasons={"output": 1})
         return
     wanted = message.get("check")
     arns: list[str] = [arn for arn in (wanted if isinstance(wanted, list) else [wanted]) if isinstance(arn, str)]
@@ -81,18 +86,33 @@ def targets_of(body: str) -> Iterator[Target]:
     for arn in arns:
         yield Target(
             arn=InvocationArn.parse(arn).arn,
-            reason=str(message.get("reason", "handoff")),
-            attempt=attempt if isinstance(attempt, int) else 1,
+            reasons={str(message.get("reason", "handoff")): attempt if isinstance(attempt, int) else 1},
         )
 
 
 class Checks:
-    def __init__(self, tracker: Tracker, records: RecordStore, timers: Timers, *, workers: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        tracker: Tracker,
+        records: RecordStore,
+        timers: Timers,
+        *,
+        workers: int,
+        clock: Clock,
+        region: str = "",
+        accounts: tuple[str, ...] = (),
+    ) -> None:
         self.tracker = tracker
         self.records = records
         self.timers = timers
         self.workers = workers
         self.clock = clock
+        # Whose invocations a watched bucket's output can be: this Region's (where its events come from), of these
+        # accounts (this stack's, and those it accepts invocations of).
+        partition = partition_of(region) if region else None
+        self.arn_prefixes = [f"arn:{partition}:bedrock:{region}:{account}:async-invoke/" for account in accounts]
+        if partition is None:
+            self.arn_prefixes = []
 
     def handle(self, event: dict[str, Any], *, deadline: datetime) -> dict[str, Any]:
         failed: set[str] = set()
@@ -103,7 +123,7 @@ class Checks:
                 for target in targets_of(message.get("body", "")):
                     key = ("arn", target.arn) if target.arn else ("id", target.invocation_id or "")
                     merged = targets.setdefault(key, target)
-                    merged.attempt = max(merged.attempt, target.attempt)
+                    merged.merge(target)
                     merged.messages.append(message_id)
             except TrackerError as exc:  # only the tracker and EventBridge write here: this one is a bug
                 count_error(exc.kind)
@@ -133,25 +153,40 @@ class Checks:
         if target.invocation_id is not None:
             found = self.records.by_invocation_id(target.invocation_id)  # one read, whatever the region
             if not found:
+                found = self._not_indexed(target.invocation_id)
+            if not found:
                 count(OUTPUT_EVENTS_UNTRACKED)
             for arn, status in found:
                 if status not in ENDED:  # an ended one was notified already: no call for its other files
-                    self._ask(Target(arn=arn, reason=target.reason, attempt=target.attempt), deadline)
+                    self._ask(Target(arn=arn, reasons=target.reasons), deadline)
             return
         self._ask(target, deadline)
 
+    def _not_indexed(self, invocation_id: str) -> list[tuple[str, str]]:
+        """The records an output's folder may name that the index does not show: it never reads its own write, and
+        the job may not be recorded yet (intake after the event). Its arrival is noted first, then the records it can
+        be are read by key: a record written before the read is found, and one written after it finds the note
+        (Tracker.observe), so the event is never lost. A write and a read, and no call, for a folder of no job."""
+        self.records.note_output(invocation_id, now=self.clock())
+        if not self.arn_prefixes:
+            return []
+        return self.records.statuses([prefix + invocation_id for prefix in self.arn_prefixes])
+
     def _ask(self, target: Target, deadline: datetime) -> None:
         assert target.arn is not None
-        if target.reason == "timer" and self._ended(target.arn):
+        reasons = target.reasons
+        if set(reasons) == {"timer"} and self._ended(target.arn):
             return  # its output's event (or a sweep) was first: a read, not a call
-        timer = target.attempt if target.reason == "timer" else 0  # if it runs on, its next timer is set
+        timer = reasons.get("timer", 0)  # if it runs on, its next timer is set
         outcome = self.tracker.check(InvocationArn.parse(target.arn), deadline=deadline, tracked=True, timer=timer)
         logger.info(
-            "checked on request", extra={"invocationArn": target.arn, "why": target.reason, "outcome": outcome.value}
+            "checked on request",
+            extra={"invocationArn": target.arn, "why": ",".join(sorted(reasons)), "outcome": outcome.value},
         )
-        if outcome is Outcome.IN_PROGRESS and target.reason == "output" and target.attempt <= len(RECHECKS):
+        output = reasons.get("output", 0)
+        if outcome is Outcome.IN_PROGRESS and 0 < output <= len(RECHECKS):
             # the file is there; Bedrock's status may follow a moment later
-            self.timers.check_at(target.arn, RECHECKS[target.attempt - 1], reason="output", attempt=target.attempt + 1)
+            self.timers.check_at(target.arn, RECHECKS[output - 1], reason="output", attempt=output + 1)
 
     def _ended(self, arn: str) -> bool:
         """Whether the record says the invocation ended (or there is none left to check)."""

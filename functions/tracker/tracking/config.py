@@ -38,6 +38,10 @@ class Settings:
     event_bus_name: str = ""
     # The function's memory (Lambda's own AWS_LAMBDA_FUNCTION_MEMORY_SIZE): its share of a vCPU, 1,769 MB being one.
     memory_mb: int = 1769
+    # The stack's Region (Lambda's own AWS_REGION) and account (ACCOUNT_ID): S3 sends a watched bucket's events to
+    # this stack only from a bucket of this Region that this account owns. Empty: not known, not checked.
+    region: str = ""
+    account: str = ""
 
     @property
     def cpu_share(self) -> float:
@@ -59,6 +63,8 @@ class Settings:
             checks_queue_url=env.get("CHECKS_QUEUE_URL", "").strip(),
             event_bus_name=env.get("EVENT_BUS_NAME", "").strip(),
             memory_mb=_integer(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 1769, minimum=128),
+            region=env.get("AWS_REGION", "").strip(),
+            account=env.get("ACCOUNT_ID", "").strip(),
             discovery_regions=tuple(dict.fromkeys(_list(env, "DISCOVERY_REGIONS"))),
             discovery_model_ids=frozenset(_list(env, "DISCOVERY_MODEL_IDS")),
             output_buckets=frozenset(

@@ -53,6 +53,14 @@ def _partitions() -> dict[str, tuple[re.Pattern[str], frozenset[str]]]:
     }
 
 
+def partition_of(region: str) -> str | None:
+    """The partition whose regions include `region` (aws for us-east-1), from botocore's data; None if none does."""
+    for partition, (pattern, regions) in _partitions().items():
+        if region in regions or pattern.match(region) is not None:
+            return partition
+    return None
+
+
 def _region_exists(partition: str, region: str) -> bool:
     known = _partitions().get(partition)
     return known is not None and (region in known[1] or known[0].match(region) is not None)

@@ -16,7 +16,7 @@ from .events import EventPublisher
 from .invocations import COMPLETED, Invocation, InvocationArn, iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
-from .records import EVENT, LISTEN, NOTIFICATION, POLL, TIMED, DueItem, Record, RecordStore
+from .records import EVENT, LISTEN, NOTIFICATION, POLL, TIMED, DueItem, Record, RecordStore, invocation_id
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
     EVENTS_NOT_PUT,
@@ -33,7 +33,7 @@ from .telemetry import (
     logger,
     seconds,
 )
-from .timers import MAX_DELAY, Timers
+from .timers import MAX_DELAY, RECHECKS, Timers
 
 Clock = Callable[[], datetime]
 
@@ -101,8 +101,11 @@ class Tracker:
     timers: Timers | None = None
     events: EventPublisher | None = None  # the bus every ending is also put on, if one is named
     _learned_at: datetime | None = field(default=None, init=False)
-    # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends.
+    # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends, if the bucket
+    # is in this stack's Region and account (`region`, `account`; empty: not checked), where its events go.
     watched_buckets: frozenset[str] = frozenset()
+    region: str = ""
+    account: str = ""
 
     def check(
         self,
@@ -167,6 +170,8 @@ class Tracker:
         if not observation.ended_now:
             if observation.record is not None and observation.record.invocation.ended:
                 return Outcome.ALREADY_ENDED
+            if observation.created and work == LISTEN:
+                self._heard_before_recorded(invocation)
             self._report_if_overdue(invocation, now)
             return Outcome.IN_PROGRESS
         self.durations.learn(invocation, now=now)
@@ -177,9 +182,30 @@ class Tracker:
         return self._publish(observation.record, deadline)
 
     def heard(self, invocation: Invocation) -> bool:
-        """Whether the invocation writes to a watched bucket, whose events say when its output lands."""
+        """Whether the invocation writes to a watched bucket whose events reach this stack, to say when its output
+        lands. S3 sends a bucket's events to the default bus of the bucket owner's account in the bucket's Region:
+        Bedrock writes to a bucket in the invocation's Region, owned by the invoking account unless the job names
+        another (`bucketOwner`). Anywhere else, nothing is heard: it is timed and polled as an unwatched one."""
         location = invocation.output_location
-        return location is not None and location[0] in self.watched_buckets
+        if location is None or location[0] not in self.watched_buckets:
+            return False
+        arn = InvocationArn.parse(invocation.invocation_arn)
+        owner = (invocation.output_data_config or {}).get("s3OutputDataConfig", {}).get("bucketOwner") or arn.account
+        return (not self.region or arn.region == self.region) and (not self.account or owner == self.account)
+
+    def _heard_before_recorded(self, invocation: Invocation) -> None:
+        """A heard job just recorded in progress whose output landed already (an event that found no record noted it,
+        checks.Checks._not_indexed): its event came and went, and Bedrock's status follows in a moment, so it is asked
+        again in seconds, as after its event, not left to its forced check. A read by key, after the record's write."""
+        if self.timers is None:
+            return
+        try:
+            landed = self.records.output_noted(invocation_id(invocation.invocation_arn))
+        except TrackerError as exc:  # its timers and forced checks still ask
+            count_error(exc.kind)
+            return
+        if landed:
+            self.timers.check_at(invocation.invocation_arn, RECHECKS[0], reason="output", attempt=2)
 
     def worth_asking(self, item: DueItem, *, since: datetime | None, work: str = POLL) -> bool:
         """Whether a sweep should ask Bedrock about this due, in-progress invocation now; `since` is when the

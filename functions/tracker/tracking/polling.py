@@ -25,7 +25,7 @@ PROFILES: dict[str, timedelta] = {
 LEARN_AFTER = 10  # endings of a model before its observed durations are trusted
 LEARNED_QUANTILE = 0.05  # wait for the duration that 95% of the model's recent jobs outlasted
 MEMORY = 100  # recent durations kept per model: when a workload changes, predictions follow within MEMORY jobs
-MODELS = 50  # models kept in the shared item (a few KB each)
+MODELS = 50  # models kept in the shared item (a few KB each), the most recently seen
 SAVE_EVERY = 20  # new durations that make saving them worth a write ...
 SAVE_AFTER = timedelta(minutes=30)  # ... or how long the first of them may wait
 
@@ -40,11 +40,14 @@ def profile_floor(model_id: str) -> timedelta:
 @dataclass
 class Durations:
     """Recent job durations per model: those every execution environment saved in the shared item (`shared`), and
-    those this one has seen since it last saved (`unsaved`). Safe to share between threads."""
+    those this one has seen since it last saved (`unsaved`), with when each model's last job was seen to end (epoch
+    seconds): stored with its durations (`SEEN@d1,d2,...`), it says which models to keep, since DynamoDB promises no
+    order for a Map's keys. Safe to share between threads."""
 
     shared: dict[str, list[float]] = field(default_factory=dict)
     unsaved: dict[str, list[float]] = field(default_factory=dict)
     first_unsaved: datetime | None = None
+    seen_at: dict[str, float] = field(default_factory=dict)  # of the models in `unsaved`
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -54,8 +57,10 @@ class Durations:
             return  # failures can end early (content filters) and say nothing about how long a job runs
         seconds = (invocation.end_time - invocation.submit_time).total_seconds()
         if seconds >= 0:
+            seen = (now or invocation.end_time).timestamp()
             with self._lock:
                 self.unsaved.setdefault(invocation.model_id, []).append(seconds)
+                self.seen_at[invocation.model_id] = max(self.seen_at.get(invocation.model_id, seen), seen)
                 self.first_unsaved = self.first_unsaved or now or invocation.end_time
 
     def seen(self, model_id: str) -> list[float]:
@@ -91,7 +96,7 @@ class Durations:
     def adopt(self, stored: dict[str, str]) -> None:
         """Take what every environment saved (read once per sweep, or at a cold start)."""
         with self._lock:
-            self.shared = {model: _numbers(text) for model, text in stored.items()}
+            self.shared = {model: _stored(text)[1] for model, text in stored.items()}
 
     def worth_saving(self, now: datetime) -> bool:
         """Saving costs a write: only once enough is new, or what is new has waited long enough."""
@@ -102,22 +107,26 @@ class Durations:
 
     def merged(self, stored: dict[str, str]) -> dict[str, str]:
         """What to save: the stored durations with this environment's new ones, the most recent MEMORY per model,
-        the MODELS models most recently seen."""
+        the MODELS models most recently seen (by the time stored with each, whatever order the Map's keys come in)."""
         with self._lock:
-            merged = {model: _numbers(text) for model, text in stored.items()}
+            merged = {model: _stored(text) for model, text in stored.items()}
             for model, values in self.unsaved.items():
-                merged[model] = (merged.pop(model, []) + values)[-MEMORY:]  # popped: now the most recent model
-        kept = dict(list(merged.items())[-MODELS:])
-        return {model: ",".join(f"{value:.1f}" for value in values) for model, values in kept.items()}
+                seen, known = merged.get(model, (0.0, []))
+                merged[model] = (max(seen, self.seen_at.get(model, 0.0)), (known + values)[-MEMORY:])
+        kept = sorted(merged.items(), key=lambda entry: (entry[1][0], entry[0]))[-MODELS:]
+        return {model: f"{seen:.0f}@" + ",".join(f"{value:.1f}" for value in values) for model, (seen, values) in kept}
 
     def saved(self, stored: dict[str, str]) -> None:
         with self._lock:
-            self.shared = {model: _numbers(text) for model, text in stored.items()}
-            self.unsaved, self.first_unsaved = {}, None
+            self.shared = {model: _stored(text)[1] for model, text in stored.items()}
+            self.unsaved, self.first_unsaved, self.seen_at = {}, None, {}
 
 
-def _numbers(text: str) -> list[float]:
-    return [float(value) for value in text.split(",") if value]
+def _stored(text: str) -> tuple[float, list[float]]:
+    """A model's stored durations: when its last job was seen to end (0 if saved before that was stored), and its
+    durations."""
+    seen, _, numbers = text.rpartition("@")
+    return float(seen or 0), [float(value) for value in numbers.split(",") if value]
 
 
 def _quantile(values: Iterable[float], q: float) -> float:

@@ -31,6 +31,10 @@ DUE_INDEX = "DueWork"
 ID_INDEX = "ByInvocationId"  # an output object's folder is named by the invocation's id: from it, to the record
 # One item that every execution environment shares: learned durations and the sweeps' state (see polling).
 STATE = "tracker#state"
+# An output's arrival noted where no record was found for its folder (not indexed yet, or not recorded yet), under
+# `output#<invocation id>`: a job recorded after it reads it. Kept a day (Bedrock says it ended long before).
+OUTPUT_NOTE = "output#"
+OUTPUT_NOTE_KEPT = timedelta(days=1)
 POLL = "poll"
 # In progress, its output heard (a watched bucket's events say when it lands): the sweep makes forced checks only.
 LISTEN = "listen"
@@ -305,6 +309,27 @@ class RecordStore:
         }
         page = call(self.client.query, **request)
         return [(item["invocationArn"]["S"], item.get("status", {}).get("S", "")) for item in page.get("Items", [])]
+
+    def note_output(self, invocation_id: str, *, now: datetime) -> None:
+        """Note that an output landed in the folder of `invocation_id` (the first time it did is kept)."""
+        call(
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"invocationArn": {"S": OUTPUT_NOTE + invocation_id}},
+            UpdateExpression="SET #landedAt = if_not_exists(#landedAt, :now), #expiresAt = :expires",
+            ExpressionAttributeNames={"#landedAt": "landedAt", "#expiresAt": "expiresAt"},
+            ExpressionAttributeValues=_values({"now": iso(now), "expires": epoch(now + OUTPUT_NOTE_KEPT)}),
+        )
+
+    def output_noted(self, invocation_id: str) -> bool:
+        """Whether an output of `invocation_id` landed before its record was found (a read by key: consistent)."""
+        return self.get(OUTPUT_NOTE + invocation_id) is not None
+
+    def statuses(self, arns: list[str]) -> list[tuple[str, str]]:
+        """(ARN, status) of those of `arns` that have a record: a consistent GetItem each (never a write missed, as an
+        index Query may miss one; the role may GetItem, and these are few: the stack's account and those it accepts)."""
+        found = [(arn, self.get(arn)) for arn in dict.fromkeys(arns)]
+        return [(arn, str(item.get("status", ""))) for arn, item in found if item is not None]
 
     def state(self) -> dict[str, Any]:
         """The shared item (learned durations, the sweeps' state), as stored; empty if there is none yet."""

@@ -96,13 +96,25 @@ class Runtime:
             timers=timers,
             events=events,
             watched_buckets=settings.output_buckets,
+            region=settings.region,
+            account=settings.account,
         )
         return cls(
             settings=settings,
             guard=guard,
             tracker=tracker,
             intake=Intake(tracker, workers=settings.concurrency, allowed_accounts=settings.allowed_accounts),
-            checks=Checks(tracker, records, timers, workers=settings.concurrency, clock=clock) if timers else None,
+            checks=Checks(
+                tracker,
+                records,
+                timers,
+                workers=settings.concurrency,
+                clock=clock,
+                region=settings.region,
+                accounts=tuple(sorted({settings.account, *settings.allowed_accounts} - {""})),
+            )
+            if timers
+            else None,
             sweep=Sweep(
                 tracker,
                 records,

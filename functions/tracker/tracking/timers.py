@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
     from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 MAX_DELAY = timedelta(seconds=900)
+# After an output file lands, Bedrock may still say InProgress for a moment: ask again this much later.
+RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))
 # A hand-off message carries this many ARNs: a batch of ten such messages is about what one run can check.
 HANDOFF_ARNS = 100
 
