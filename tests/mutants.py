@@ -205,6 +205,86 @@ MUTANTS = [
             "tests/deployment/test_template.py::test_a_fifo_topic_deploys_only_with_sweeps_that_retry_inside_its_deduplication_window",
         ),
     ),
+    Mutant(
+        "an output that lands before its status is asked about again 5 and 10 seconds later, not 20",
+        f"{FUNCTION}/checks.py",
+        (
+            (
+                "RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))",
+                "RECHECKS = (timedelta(seconds=5), timedelta(seconds=10))",
+            ),
+        ),
+        (
+            "tests/integration/test_new_paths.py::test_an_output_whose_status_lags_25_seconds_is_notified_by_the_third_recheck",
+        ),
+    ),
+    Mutant(
+        "where many jobs end close together, timers go off more than 40 s past the first",
+        f"{FUNCTION}/lifecycle.py",
+        (("TIMER_WIDTH = timedelta(seconds=40)", "TIMER_WIDTH = timedelta(minutes=40)"),),
+        (
+            "tests/integration/test_new_paths.py::test_a_job_whose_model_ends_close_together_is_asked_by_timers_at_most_40_s_past_the_next_ending",
+        ),
+    ),
+    Mutant(
+        "a job predicted to run longer than 15 minutes never gets its timer from the sweep",
+        f"{FUNCTION}/sweep.py",
+        (("                self._time_long_job(item)\n", "                pass\n"),),
+        (
+            "tests/integration/test_new_paths.py::test_a_job_longer_than_sqs_can_delay_gets_its_timer_from_a_sweep_and_is_notified_as_it_ends",
+        ),
+    ),
+    Mutant(
+        "a job whose output lands in a watched bucket is asked by sweeps like any other",
+        f"{FUNCTION}/lifecycle.py",
+        (("if work == LISTEN and since is not None", "if False and since is not None"),),
+        (
+            "tests/integration/test_new_paths.py::test_a_heard_job_among_learned_durations_is_asked_by_sweeps_only_at_its_forced_checks",
+        ),
+    ),
+    Mutant(
+        "durations are saved only once 20 are new, never once the first has waited 30 minutes",
+        f"{FUNCTION}/polling.py",
+        (("return new >= SAVE_EVERY or (new > 0 and waited)", "return new >= SAVE_EVERY"),),
+        (
+            "tests/integration/test_new_paths.py::test_a_few_durations_are_saved_for_every_environment_once_the_first_has_waited_30_minutes",
+        ),
+    ),
+    Mutant(
+        "hand-offs go to the checks queue in messages of 1,000 ARNs, not 100",
+        f"{FUNCTION}/timers.py",
+        (("HANDOFF_ARNS = 100\n", "HANDOFF_ARNS = 1000\n"),),
+        ("tests/reliability/test_handoff_faults.py::test_a_hand_off_of_150_arns_goes_out_in_messages_of_at_most_100",),
+    ),
+    Mutant(
+        "a sweep whose hand-off SQS refused counts as complete",
+        f"{FUNCTION}/sweep.py",
+        (
+            (
+                "            report.stopped_early = True  # what could not be handed off stays due",
+                "            pass  # what could not be handed off stays due",
+            ),
+        ),
+        (
+            "tests/reliability/test_handoff_faults.py::test_a_hand_off_sqs_refuses_leaves_the_next_sweep_to_make_the_forced_checks",
+        ),
+    ),
+    Mutant(
+        "an ending just older than the retention is notified again",
+        f"{FUNCTION}/lifecycle.py",
+        (("self.records.retention - CLOCK_SKEW", "self.records.retention + CLOCK_SKEW"),),
+        (
+            "tests/reliability/test_retention_edges.py::test_a_submission_minutes_after_the_record_expired_is_not_notified_again",
+        ),
+    ),
+    Mutant(
+        "discovery lists from its watermark, not five minutes before it",
+        f"{FUNCTION}/discovery.py",
+        (("since = watermark - OVERLAP if watermark", "since = watermark if watermark"),),
+        (
+            "tests/integration/test_new_paths.py::test_a_job_listed_after_the_watermark_with_an_earlier_submission_time_is_discovered",
+        ),
+    ),
 ]
 
 

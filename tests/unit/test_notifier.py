@@ -112,18 +112,36 @@ def test_duration_is_the_time_from_submission_to_the_end() -> None:
 def test_a_listing_that_fails_never_holds_the_notification_back() -> None:
     from tracking.outputs import OutputLister
 
+    s3, sns = stub_client("s3"), stub_client("sns")
+    sent: list[str] = []
+    sns.meta.events.register("provide-client-params.sns.Publish", lambda params, **_: sent.append(params["Message"]))
+    with Stubber(s3) as listing, Stubber(sns) as publishing:
+        listing.add_client_error("list_objects_v2", "AccessDenied", http_status_code=403)
+        publishing.add_response("publish", {"MessageId": "m-1"})
+
+        assert (
+            Notifier("arn:aws:sns:us-east-1:123456789012:n", sns, OutputLister(s3, frozenset({"b"}))).publish(RECORD)
+            == "m-1"
+        )
+
+        listing.assert_no_pending_responses()  # the listing was tried, and failed
+        publishing.assert_no_pending_responses()  # and the ending went out all the same
+    (message,) = sent
+    assert json.loads(message)["invocationArn"] == ARN
+    assert "outputObjects" not in json.loads(message)
+
+
+def test_the_outputs_listed_are_each_objects_key_and_size_under_the_invocations_folder() -> None:
+    from tracking.outputs import OutputLister
+
     s3 = stub_client("s3")
-    record = Record.of({**ITEM, "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/abcdefghij12"}}})
-    with Stubber(s3) as stub:
-        stub.add_client_error("list_objects_v2", "AccessDenied", http_status_code=403)
-        assert OutputLister(s3, frozenset({"b"})).objects(record) is None
     with Stubber(s3) as stub:
         stub.add_response(
             "list_objects_v2",
             {"Contents": [{"Key": "abcdefghij12/output.mp4", "Size": 1234}]},
             {"Bucket": "b", "Prefix": "abcdefghij12/", "MaxKeys": 100},
         )
-        assert OutputLister(s3, frozenset({"b"})).objects(record) == [{"key": "abcdefghij12/output.mp4", "size": 1234}]
+        assert OutputLister(s3, frozenset({"b"})).objects(RECORD) == [{"key": "abcdefghij12/output.mp4", "size": 1234}]
 
 
 def test_a_notification_writes_the_contexts_numbers_exactly() -> None:
