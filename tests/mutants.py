@@ -207,7 +207,7 @@ MUTANTS = [
     ),
     Mutant(
         "an output that lands before its status is asked about again 5 and 10 seconds later, not 20",
-        f"{FUNCTION}/checks.py",
+        f"{FUNCTION}/timers.py",
         (
             (
                 "RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))",
