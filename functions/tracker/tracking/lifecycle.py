@@ -10,28 +10,23 @@ from enum import StrEnum
 from typing import Any
 
 from .bedrock import BedrockReader
-from .clients import PUBLISH, PUT_EVENT, RETRY, TRACK
-from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError
-from .events import EventPublisher
+from .channels.channel import Channel, Refusal
+from .clients import DYNAMODB, S3, TRACK
+from .errors import AlreadyDone, OutOfTime, TrackerError
 from .invocations import COMPLETED, Invocation, InvocationArn, iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
-from .records import EVENT, LISTEN, NOTIFICATION, POLL, TIMED, DueItem, Record, RecordStore
+from .records import LISTEN, POLL, TIMED, DueItem, Record, RecordStore
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
-    EVENTS_NOT_PUT,
-    EVENTS_PUT,
     INVOCATIONS_COMPLETED,
     INVOCATIONS_FAILED,
     INVOCATIONS_OVERDUE,
     INVOCATIONS_TRACKED,
-    NOTIFICATION_DELAY,
-    NOTIFICATIONS_PUBLISHED,
     count,
     count_ending,
     count_error,
     logger,
-    seconds,
 )
 from .timers import MAX_DELAY, Timers
 
@@ -68,26 +63,6 @@ class Outcome(StrEnum):
     TOO_OLD_TO_NOTIFY = "too_old_to_notify"  # ended before a record's retention, never seen: recorded, not notified
 
 
-@dataclass(frozen=True)
-class Channel:
-    """One way an ending goes out: its state in the record (`name`), what its errors count as, and how it is sent."""
-
-    name: str
-    errors: str
-    what: str
-    send: Callable[[Record, dict[str, Any]], str]
-    sent: Callable[[Record, str], None]
-    not_sent_metric: str | None = None  # counted for each ending this channel did not send
-
-    def not_sent(self, arn: str, exc: TrackerError, then: str) -> None:
-        count_error(f"{self.errors}_{exc.kind}")
-        if self.not_sent_metric is not None:
-            count(self.not_sent_metric)
-        logger.warning(
-            f"{self.what} not published; {then}", extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind}
-        )
-
-
 @dataclass
 class Tracker:
     bedrock: BedrockReader
@@ -99,7 +74,8 @@ class Tracker:
     clock: Clock = utcnow
     durations: Durations = field(default_factory=Durations)
     timers: Timers | None = None
-    events: EventPublisher | None = None  # the bus every ending is also put on, if one is named
+    # The channels each ending goes out on (channels/): the topic, and the bus if one is named.
+    channels: tuple[Channel, ...] = ()
     _learned_at: datetime | None = field(default=None, init=False)
     # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends.
     watched_buckets: frozenset[str] = frozenset()
@@ -267,7 +243,7 @@ class Tracker:
 
     def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
         """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
-        self._require(RETRY + self._put_time(), deadline)
+        self._require(DYNAMODB.worst_case + self._send_time(), deadline)
         record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
         if record is None:
             return Outcome.NOT_CLAIMED
@@ -284,7 +260,7 @@ class Tracker:
         arn = record.arn
         try:
             # Sending and recording it go together: never send without the time to mark it sent.
-            self._require(PUBLISH + self._put_time(), deadline)
+            self._require(self._send_time(), deadline)
         except OutOfTime as exc:
             count_error(f"publish_{exc.kind}")
             logger.warning(
@@ -292,24 +268,25 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
             )
             return Outcome.NOTIFICATION_PENDING
-        pending = [channel for channel in self._channels() if record.pending(channel.name)]
+        pending = [channel for channel in self.channels if record.pending(channel.name)]
         message = self.notifier.message(record) if pending else {}
         sent: dict[str, str] = {}
-        unknown: OutcomeUnknown | None = None
+        unknown: TrackerError | None = None
         failed: TrackerError | None = None
         for channel in pending:
             try:
                 sent[channel.name] = channel.send(record, message)
-            except OutcomeUnknown as exc:
-                # Kept leased, not released: if the service did take it, an immediate retry would repeat it; when
-                # the lease runs out a sweep sends it (a FIFO topic drops the repeat by its deduplication id).
-                unknown = exc
-                channel.not_sent(arn, exc, "a sweep publishes it when its lease runs out")
             except TrackerError as exc:
-                failed = exc
-                channel.not_sent(arn, exc, "a sweep will retry it")
+                refusal = channel.refusal(exc)
+                channel.not_sent(arn, exc, refusal)
+                if refusal is Refusal.UNKNOWN:
+                    # Kept leased, not released: if the service did take it, an immediate retry would repeat it;
+                    # when the lease runs out a sweep sends it (a FIFO topic drops the repeat by its deduplication id).
+                    unknown = exc
+                else:
+                    failed = exc
             else:
-                channel.sent(record, sent[channel.name])
+                channel.sent(record, sent[channel.name], now=self.clock())
         finished = unknown is None and failed is None
         try:
             self.records.mark_delivered(
@@ -336,32 +313,10 @@ class Tracker:
             )
         return Outcome.NOTIFIED if finished else Outcome.NOTIFICATION_PENDING
 
-    def _put_time(self) -> timedelta:
-        return PUT_EVENT if self.events is not None else timedelta(0)
-
-    def _channels(self) -> list[Channel]:
-        channels = [Channel(NOTIFICATION, "publish", "notification", self.notifier.publish, self._notified)]
-        events = self.events
-        if events is not None:
-            put: Callable[[Record, dict[str, Any]], str] = lambda _record, message: events.put(message)  # noqa: E731
-            channels.append(Channel(EVENT, "event", "event", put, self._event_put, not_sent_metric=EVENTS_NOT_PUT))
-        return channels
-
-    def _notified(self, record: Record, message_id: str) -> None:
-        count(NOTIFICATIONS_PUBLISHED)
-        if record.invocation.end_time is not None:
-            delay = self.clock() - record.invocation.end_time
-            seconds(NOTIFICATION_DELAY, max(0.0, delay.total_seconds()))
-        logger.info(
-            "notification published",
-            extra={"invocationArn": record.arn, "messageId": message_id, "status": record.invocation.status},
-        )
-
-    def _event_put(self, record: Record, event_id: str) -> None:
-        count(EVENTS_PUT)
-        logger.info(
-            "event put",
-            extra={"invocationArn": record.arn, "eventId": event_id, "status": record.invocation.status},
+    def _send_time(self) -> timedelta:
+        """The longest publishing can take: list the outputs, send on every channel, record what went."""
+        return (
+            S3.worst_case + sum((channel.worst_case for channel in self.channels), timedelta(0)) + DYNAMODB.worst_case
         )
 
     def _next_check(self, invocation: Invocation, now: datetime, work: str) -> datetime:

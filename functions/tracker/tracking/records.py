@@ -39,9 +39,10 @@ LISTEN = "listen"
 TIMED = "timed"
 IN_PROGRESS_WORK = (POLL, LISTEN, TIMED)
 NOTIFY = "notify"
-# The channels an ending goes out on, each with its own state (PENDING until sent, then PUBLISHED), the id the
-# service gave it and when: the SNS topic always, the EventBridge bus when one is named. One lease (work NOTIFY)
-# covers both, and one write records what a run sent: a channel that failed never makes the other send again.
+# The channels an ending goes out on (channels/), each with its own state under its name (PENDING until sent, then
+# PUBLISHED), the id the service gave it and when: the SNS topic always, the EventBridge bus when one is named. One
+# lease (work NOTIFY) covers all, and one write records what a run sent: a channel that failed never makes another
+# send again. A new channel adds its fields here (the stored shape of today's records: one attribute per field).
 NOTIFICATION = "notification"
 EVENT = "event"
 SENT_FIELDS = {NOTIFICATION: ("notificationMessageId", "notifiedAt"), EVENT: ("eventId", "eventPutAt")}
