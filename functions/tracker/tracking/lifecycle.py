@@ -23,6 +23,7 @@ from .telemetry import (
     INVOCATIONS_FAILED,
     INVOCATIONS_OVERDUE,
     INVOCATIONS_TRACKED,
+    SENDS_ABANDONED,
     count,
     count_ending,
     count_error,
@@ -47,6 +48,9 @@ TIMER_WIDTH = timedelta(seconds=40)
 HEARD_TIMERS = (0.5, 0.9)
 # The next timer goes off at least this long after the check that sets it (a closer one adds a call for little).
 TIMER_SPACING = timedelta(seconds=10)
+# An ending a channel refused until someone acts is retried 2^n sweep periods after its nth refusal in a row, and
+# never later than this after the last: a fix is picked up within minutes, and refusals cost a few calls an hour.
+REFUSED_BACKOFF_CAP = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -61,6 +65,7 @@ class Outcome(StrEnum):
     NOT_CLAIMED = "not_claimed"  # a pending notification held by another run, or already published
     WAITING = "waiting"  # due, but it cannot have ended since the last sweep: not asked, nothing written
     TOO_OLD_TO_NOTIFY = "too_old_to_notify"  # ended before a record's retention, never seen: recorded, not notified
+    ABANDONED = "abandoned"  # a channel refused it until it was as old as a record is kept: given up there
 
 
 @dataclass
@@ -273,6 +278,8 @@ class Tracker:
         sent: dict[str, str] = {}
         unknown: TrackerError | None = None
         failed: TrackerError | None = None
+        refused = False
+        abandoned: list[str] = []
         for channel in pending:
             try:
                 sent[channel.name] = channel.send(record, message)
@@ -283,8 +290,12 @@ class Tracker:
                     # Kept leased, not released: if the service did take it, an immediate retry would repeat it;
                     # when the lease runs out a sweep sends it (a FIFO topic drops the repeat by its deduplication id).
                     unknown = exc
+                elif refusal is Refusal.NEEDS_PERSON and self._kept_too_long(record):
+                    abandoned.append(channel.name)
+                    self._abandon(record, channel.name, exc)
                 else:
                     failed = exc
+                    refused = refused or refusal is Refusal.NEEDS_PERSON
             else:
                 channel.sent(record, sent[channel.name], now=self.clock())
         finished = unknown is None and failed is None
@@ -295,6 +306,9 @@ class Tracker:
                 sent=sent,
                 finished=finished,
                 failure=failed.reason if failed is not None and unknown is None else None,
+                retry_at=self._after_refusals(record.refusals + 1) if refused else None,
+                refused=refused,
+                abandoned=tuple(abandoned),
             )
         except AlreadyDone:
             logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
@@ -311,7 +325,26 @@ class Tracker:
                 "published but not marked; the notification may be repeated once the lease ends",
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
             )
-        return Outcome.NOTIFIED if finished else Outcome.NOTIFICATION_PENDING
+        if not finished:
+            return Outcome.NOTIFICATION_PENDING
+        return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
+
+    def _after_refusals(self, refusals: int) -> datetime:
+        """When an ending refused `refusals` times in a row is next retried: 2^n sweep periods on, capped."""
+        wait = self.sweep_period * (1 << min(refusals, 16))
+        return self.clock() + min(wait, REFUSED_BACKOFF_CAP)
+
+    def _kept_too_long(self, record: Record) -> bool:
+        """Whether the ending is as old as a record is kept: a channel still refusing it then is given up."""
+        ended = record.invocation.end_time
+        return ended is not None and self.clock() - ended > self.records.retention
+
+    def _abandon(self, record: Record, channel: str, exc: TrackerError) -> None:
+        count(SENDS_ABANDONED)
+        logger.error(
+            "ending refused on a channel until it was as old as a record is kept: given up on that channel",
+            extra={"invocationArn": record.arn, "channel": channel, "reason": exc.reason, "refusals": record.refusals},
+        )
 
     def _send_time(self) -> timedelta:
         """The longest publishing can take: list the outputs, send on every channel, record what went."""

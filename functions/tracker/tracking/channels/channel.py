@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from tracking.errors import OutcomeUnknown, TrackerError
+from tracking.errors import GiveUp, OutcomeUnknown, TrackerError
 from tracking.records import Record
-from tracking.telemetry import count, count_error, logger
+from tracking.telemetry import SENDS_REFUSED, count, count_error, logger
 
 
 class Refusal(StrEnum):
@@ -17,6 +17,9 @@ class Refusal(StrEnum):
 
     TRANSIENT = "transient"  # not sent (throttled, a 5xx, out of time): the next sweep sends it
     UNKNOWN = "unknown"  # sent, and no answer came: it may have gone; retried when its lease runs out
+    # Refused until someone acts: AccessDenied, a topic or bus deleted, a disabled KMS key, a message it will never
+    # take. Alarmed at once (SENDS_REFUSED), and retried less and less often (capped) until someone fixes it.
+    NEEDS_PERSON = "needs_person"
 
 
 class Channel(ABC):
@@ -42,12 +45,21 @@ class Channel(ABC):
         """How a failed send classifies."""
         if isinstance(exc, OutcomeUnknown):
             return Refusal.UNKNOWN
+        if isinstance(exc, GiveUp):  # errors.classify: a 4xx that no retry soon will change
+            return Refusal.NEEDS_PERSON
         return Refusal.TRANSIENT
 
     def not_sent(self, arn: str, exc: TrackerError, refusal: Refusal) -> None:
         count_error(f"{self.errors}_{exc.kind}")
         if self.not_sent_metric is not None:
             count(self.not_sent_metric)
+        if refusal is Refusal.NEEDS_PERSON:
+            count(SENDS_REFUSED)
+            logger.error(
+                f"{self.what} refused until someone acts; kept pending, retried less often",
+                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "channel": self.name},
+            )
+            return
         then = {
             Refusal.UNKNOWN: "a sweep publishes it when its lease runs out",
             Refusal.TRANSIENT: "a sweep will retry it",
