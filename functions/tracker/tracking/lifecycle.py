@@ -51,6 +51,12 @@ TIMER_SPACING = timedelta(seconds=10)
 # An ending a channel refused until someone acts is retried 2^n sweep periods after its nth refusal in a row, and
 # never later than this after the last: a fix is picked up within minutes, and refusals cost a few calls an hour.
 REFUSED_BACKOFF_CAP = timedelta(minutes=10)
+# SNS FIFO drops a repeat of a deduplication id only within 5 minutes of the first. A send whose outcome is unknown
+# is retried by its own timer when its lease runs out, and a retry refused after it again this much later, while
+# the retry would still go out inside the window (less the margin its own send may take).
+FIFO_WINDOW = timedelta(minutes=5)
+WINDOW_RETRY = timedelta(seconds=20)
+WINDOW_MARGIN = timedelta(seconds=15)
 
 
 def utcnow() -> datetime:
@@ -275,6 +281,7 @@ class Tracker:
             return Outcome.NOTIFICATION_PENDING
         pending = [channel for channel in self.channels if record.pending(channel.name)]
         message = self.notifier.message(record) if pending else {}
+        attempted = self.clock()
         sent: dict[str, str] = {}
         unknown: TrackerError | None = None
         failed: TrackerError | None = None
@@ -309,6 +316,7 @@ class Tracker:
                 retry_at=self._after_refusals(record.refusals + 1) if refused else None,
                 refused=refused,
                 abandoned=tuple(abandoned),
+                unknown_at=attempted if unknown is not None else None,
             )
         except AlreadyDone:
             logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
@@ -326,8 +334,29 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
             )
         if not finished:
+            self._retry_in_window(record, deadline, attempted, unknown=unknown is not None, refused=refused)
             return Outcome.NOTIFICATION_PENDING
         return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
+
+    def _retry_in_window(
+        self, record: Record, deadline: datetime, attempted: datetime, *, unknown: bool, refused: bool
+    ) -> None:
+        """Retry a send whose outcome is unknown before SNS's FIFO window closes on it: a timer (reason "notify")
+        when the lease runs out, and another WINDOW_RETRY after a retry that failed again, while the window is open.
+        A sweep would come only when the schedule says, which may be past the window."""
+        if self.timers is None:
+            return
+        now = self.clock()
+        if unknown:
+            # one second past the lease, which claim_notification compares in whole seconds
+            delay = deadline + LEASE_MARGIN - now + timedelta(seconds=1)
+        elif record.unknown_since is not None and not refused:
+            delay = WINDOW_RETRY
+        else:
+            return
+        opened = record.unknown_since or attempted
+        if now + delay <= opened + FIFO_WINDOW - WINDOW_MARGIN:
+            self.timers.check_at(record.arn, delay, reason="notify")
 
     def _after_refusals(self, refusals: int) -> datetime:
         """When an ending refused `refusals` times in a row is next retried: 2^n sweep periods on, capped."""

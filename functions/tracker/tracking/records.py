@@ -68,6 +68,7 @@ class Record:
     context: Any = None
     channels: dict[str, str] = field(default_factory=dict)  # NOTIFICATION / EVENT: PENDING, PUBLISHED or SKIPPED
     refusals: int = 0  # sends refused until someone acts, in a row: each waits longer for the next retry
+    unknown_since: datetime | None = None  # the first send whose outcome is unknown: a FIFO topic's window opened
 
     @property
     def arn(self) -> str:
@@ -84,6 +85,7 @@ class Record:
             context=item.get("context"),
             channels={name: str(item[name]) for name in SENT_FIELDS if name in item},
             refusals=int(item.get("refusals", 0)),
+            unknown_since=parse_iso(str(item["unknownSince"])) if "unknownSince" in item else None,
         )
 
 
@@ -262,13 +264,15 @@ class RecordStore:
         retry_at: datetime | None = None,
         refused: bool = False,
         abandoned: tuple[str, ...] = (),
+        unknown_at: datetime | None = None,
     ) -> None:
         """What one run sent, in one write: each channel in `sent` (channel: the id the service gave) is published,
         each in `abandoned` REFUSED. `finished` (nothing left pending): the record leaves the index for good and its
         retention starts. Else, with a `failure`, the rest is due again at `retry_at` (now if not given), so that a
         sweep retries it then, and a send `refused` until someone acts counts one more refusal in a row; without a
         failure it stays leased (a send whose outcome is unknown: the lease settles it). Raises AlreadyDone if a
-        channel sent or abandoned was not pending."""
+        channel sent or abandoned was not pending. `unknown_at`: when a send whose outcome is unknown was made (kept
+        if an earlier one was: SNS's FIFO deduplication window counts from the first)."""
         values: dict[str, Any] = {
             "notify": NOTIFY,
             "pending": PENDING,
@@ -282,10 +286,13 @@ class RecordStore:
             values[id_field] = sent_id
             assignments += [f"#{channel} = :published", f"#{id_field} = :{id_field}", f"#{at_field} = :now"]
         assignments += [f"#{channel} = :refused" for channel in abandoned]
+        if unknown_at is not None:
+            values["unknownAt"] = iso(unknown_at)
+            assignments.append("#unknownSince = if_not_exists(#unknownSince, :unknownAt)")
         if finished:
             values["expires"] = epoch(now + self.retention)
             assignments.append("#expiresAt = :expires")
-            removals += ["#work", "#dueAt", "#lastPublishError", "#refusals"]
+            removals += ["#work", "#dueAt", "#lastPublishError", "#refusals", "#unknownSince"]
         elif failure is not None:
             values.update(due=epoch(retry_at or now), reason=failure[:1000], one=1)
             assignments += ["#dueAt = :due", "#lastPublishError = :reason"]
