@@ -99,3 +99,23 @@ def test_pending_endings_take_at_most_their_share_of_a_sweep_and_the_checks_stil
     assert report["outcomes"].get("in_progress") == 1
     assert len(asked) == 1
     assert sum(report["outcomes"].get(outcome, 0) for outcome in ("notification_pending", "not_claimed")) < len(jobs)
+
+
+def test_an_ending_still_refused_when_as_old_as_a_record_is_kept_is_given_up_on_that_channel(world: World) -> None:
+    # Given an ending the topic took and the bus refuses for good
+    world.stack.proxy.inject(Fault("events", "PutEvents", code="AccessDeniedException", status=400, times=10**6))
+    (job,), runtime = world.tracked_then_ended(1, "givenup")
+    world.sweep(runtime)
+    assert world.record(job)["event"] == "pending"  # type: ignore[index]
+
+    # When a sweep retries it once it is older than a record's retention
+    world.clock.advance(timedelta(days=world.settings.record_retention_days, minutes=1).total_seconds())
+    report = world.sweep(runtime)
+
+    # Then it is given up on the bus, the topic's notification stands, and the record can expire
+    assert report["outcomes"] == {"abandoned": 1}
+    record = world.record(job) or {}
+    assert (record["notification"], record["event"]) == ("published", "refused")
+    assert "work" not in record
+    assert "expiresAt" in record
+    assert world.notifications() == {job: 1}

@@ -66,7 +66,7 @@ class Record:
 
     invocation: Invocation
     context: Any = None
-    channels: dict[str, str] = field(default_factory=dict)  # NOTIFICATION / EVENT: PENDING, PUBLISHED or SKIPPED
+    channels: dict[str, str] = field(default_factory=dict)  # by channel: PENDING, PUBLISHED, SKIPPED or REFUSED
     refusals: int = 0  # sends refused until someone acts, in a row: each waits longer for the next retry
     unknown_since: datetime | None = None  # the first send whose outcome is unknown: a FIFO topic's window opened
 
