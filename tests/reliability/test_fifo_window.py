@@ -15,7 +15,7 @@ import pytest
 from localrun.aws_proxy import Fault
 from localrun.lambda_driver import LambdaContext
 from tests.helpers import ACCOUNT, sqs_event
-from tests.reliability.conftest import World
+from tests.reliability.conftest import World, fail_write
 from tracking.config import Settings
 from tracking.runtime import Runtime
 
@@ -80,3 +80,28 @@ def test_a_lost_answer_then_a_throttled_retry_on_a_fifo_topic_is_delivered_once(
     assert any(message.get("reason") == "notify" for message in delivered)
     assert fifo.stack.proxy.state.deduplicated == 1
     assert "work" not in (fifo.record(job) or {})
+
+
+def test_a_publish_whose_recording_failed_then_a_throttled_retry_on_a_fifo_topic_is_delivered_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a FIFO topic, sweeps every 3 minutes, and a job that ended
+    fifo = fifo_world(world, monkeypatch)
+    (job,), runtime = fifo.tracked_then_ended(1, "fifomarked")
+    checks = DelayedChecks(fifo, runtime)
+    # When the first publish is taken but recording it fails past the SDK's retries, and the retry after it is
+    # throttled
+    fail_write(fifo, "mark_published", times=1)
+    fifo.sweep(runtime)
+    throttled = fifo.stack.proxy.inject(Fault("sns", "Publish", code="Throttling", status=400, times=1))
+    first = fifo.clock()
+    while fifo.clock() - first <= timedelta(minutes=9):
+        fifo.clock.advance(5)
+        if (fifo.clock() - first) % timedelta(minutes=3) == timedelta(0):
+            fifo.sweep(runtime)
+        checks.deliver_due()
+
+    # Then the retry at the lease's end was refused, the next sweep's went inside the window: delivered once
+    assert fifo.notifications() == {job: 1}
+    assert throttled.hits == 1
+    assert fifo.stack.proxy.state.deduplicated == 1

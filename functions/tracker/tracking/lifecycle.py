@@ -333,6 +333,11 @@ class Tracker:
                 "published but not marked; the notification may be repeated once the lease ends",
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
             )
+            # As good as unknown: the record does not say it went. Retried at the lease's end, inside the window.
+            self._retry_in_window(record, deadline, attempted, unknown=True, refused=False)
+            if not finished:
+                return Outcome.NOTIFICATION_PENDING
+            return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
         if not finished:
             self._retry_in_window(record, deadline, attempted, unknown=unknown is not None, refused=refused)
             return Outcome.NOTIFICATION_PENDING
