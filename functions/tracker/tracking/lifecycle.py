@@ -295,7 +295,8 @@ class Tracker:
                 channel.not_sent(arn, exc, refusal)
                 if refusal is Refusal.UNKNOWN:
                     # Kept leased, not released: if the service did take it, an immediate retry would repeat it;
-                    # when the lease runs out a sweep sends it (a FIFO topic drops the repeat by its deduplication id).
+                    # when the lease runs out its timer or a sweep sends it (a FIFO topic drops the repeat by its
+                    # deduplication id, inside its window: _retry_in_window).
                     unknown = exc
                 elif refusal is Refusal.NEEDS_PERSON and self._kept_too_long(record):
                     abandoned.append(channel.name)
@@ -328,7 +329,7 @@ class Tracker:
                 )
                 return Outcome.NOTIFICATION_PENDING
             # The one window we cannot close on a standard topic or a bus: sent, but not recorded as such. The
-            # lease runs out and a sweep sends again (FIFO topics drop it by deduplication id).
+            # lease runs out and its timer or a sweep sends again (FIFO topics drop it by deduplication id).
             logger.error(
                 "published but not marked; the notification may be repeated once the lease ends",
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
