@@ -130,7 +130,7 @@ MUTANTS = [
     Mutant(
         "a publish of unknown outcome releases its lease",
         f"{FUNCTION}/lifecycle.py",
-        (("                unknown = exc\n", "                failed = exc\n"),),
+        (("                    unknown = exc\n", "                    failed = exc\n"),),
         (
             "tests/reliability/test_faults.py::test_a_publish_sns_took_but_did_not_answer_is_sent_once_and_left_to_its_lease",
         ),

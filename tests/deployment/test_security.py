@@ -235,6 +235,7 @@ def test_the_table_is_protected_and_recoverable_and_the_function_can_be_bounded(
         ("FunctionThrottlesAlarm", "AWS/Lambda", "Throttles"),
         ("NotificationsPendingAlarm", "BedrockAsyncTracker", "NotificationsPending"),
         ("InvocationsOverdueAlarm", "BedrockAsyncTracker", "InvocationsOverdue"),
+        ("SendsRefusedAlarm", "BedrockAsyncTracker", "SendsRefused"),
     ],
 )
 def test_alarms_watch_what_goes_wrong_and_tell_the_alarm_topic(alarm: str, namespace: str, metric: str) -> None:

@@ -76,6 +76,8 @@ def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
     stack.client("s3").put_object(Bucket=resources.bucket, Key="x/zzzzzzzzzzzz/output.json", Body=b"{}")  # untracked
     while driver.poll_once(wait_seconds=1, checks=True):
         pass
+    # its retry: refused until someone acts (an alarm at once); put by a later sweep
+    fail_on_the_wire(stack, "events", "PutEvents", code="AccessDeniedException", status=400)
     clock.advance(PAST_THE_FLOOR)
     invoke({})  # a sweep: pending and in-progress counted
     runtime = driver_runtime(invoke)
@@ -92,4 +94,4 @@ def test_every_metric_on_the_dashboard_and_under_an_alarm_is_emitted(
     assert watched_by_alarms() <= names, watched_by_alarms() - names
     assert {"InvocationsInProgress", "EndingsByModel", "NotificationDelay", "Errors.unexpected_answer"} <= names
     assert {"OutputEvents", "OutputEventsUntracked", "TimersSet", "ChecksHandedOff"} <= names
-    assert {"NotificationsPublished", "EventsPut", "EventsNotPut"} <= names
+    assert {"NotificationsPublished", "EventsPut", "EventsNotPut", "SendsRefused"} <= names

@@ -4,6 +4,7 @@ Three kinds of message arrive there:
 - an S3 "Object Created" event, forwarded by the stack's EventBridge rule for the buckets the user named: Bedrock
   wrote a file into an invocation's output folder, named by the invocation's id, so it may just have ended;
 - a timer the tracker set itself (timers.py): when a job should end, or a few seconds after its output landed;
+  or when the lease of a send whose outcome is unknown runs out ("notify": retried inside a FIFO topic's window);
 - checks a sweep handed off because it had more due than it could reach before its deadline.
 
 A batch is checked once per invocation however many messages name it (a job writes several files), and each reason
@@ -121,7 +122,8 @@ class Checks:
             message_id = message["messageId"]
             try:
                 for target in targets_of(message.get("body", "")):
-                    key = ("arn", target.arn) if target.arn else ("id", target.invocation_id or "")
+                    kind = "notify" if "notify" in target.reasons else "arn"  # a retry of a send, not a check
+                    key = (kind, target.arn) if target.arn else ("id", target.invocation_id or "")
                     merged = targets.setdefault(key, target)
                     merged.merge(target)
                     merged.messages.append(message_id)
@@ -175,6 +177,12 @@ class Checks:
     def _ask(self, target: Target, deadline: datetime) -> None:
         assert target.arn is not None
         reasons = target.reasons
+        if "notify" in reasons:  # a send of unknown outcome, retried inside a FIFO topic's window
+            retried = self.tracker.retry_notification(target.arn, deadline=deadline)
+            logger.info(
+                "notification retried on request", extra={"invocationArn": target.arn, "outcome": retried.value}
+            )
+            return
         if set(reasons) == {"timer"} and self._ended(target.arn):
             return  # its output's event (or a sweep) was first: a read, not a call
         timer = reasons.get("timer", 0)  # if it runs on, its next timer is set

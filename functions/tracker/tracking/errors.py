@@ -113,6 +113,7 @@ _THROTTLING = {
     "ProvisionedThroughputExceededException",
     "KMSThrottlingException",
     "KmsThrottlingException",  # Step Functions spells it so
+    "KMSThrottling",  # SNS's name for KMS throttling a publish to an encrypted topic
     "SlowDown",
 }
 _SERVER = {
@@ -165,6 +166,13 @@ def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per 
         return CallbackGone(message)
     if code in _DONE:
         return AlreadyDone(message, cast(dict[str, Any], exc.response.get("Item")))
+    return classify_code(code, message, status)
+
+
+def classify_code(code: str, message: str, status: int = 0) -> TrackerError:
+    """An AWS error code (with its HTTP status, where there is one) as the project's error: also for the codes a
+    call answers inside a success, such as PutEvents' failed entries. Any other 4xx is permanent: AccessDenied, a
+    topic or bus that does not exist, a disabled KMS key are refused until someone acts (see channels/)."""
     if code in _THROTTLING or status == 429:
         return Throttled(message)
     if code in _SERVER or status >= 500:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import ServiceUnavailable, Throttled, call
+from .errors import UnexpectedAnswer, call, classify_code
 from .notifier import encode
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
@@ -37,11 +37,14 @@ class EventPublisher:
 
     def put(self, message: dict[str, Any]) -> str:
         """Put one ending on the bus (`message`: the notification's JSON object); returns the event id. A failed
-        entry (`FailedEntryCount`) raises as the call's own failure would: retried by a sweep."""
+        entry (`FailedEntryCount`) raises as the call's own failure with its code would."""
         answer = call(self.client.put_events, Entries=[self.entry(message)])
         (result,) = answer["Entries"]
         if answer.get("FailedEntryCount") or "EventId" not in result:
-            code, reason = result.get("ErrorCode", "Unknown"), result.get("ErrorMessage", "")
-            error = Throttled if "Throttl" in code else ServiceUnavailable
-            raise error(f"PutEvents: {code}: {reason}".rstrip(": "))
+            code, reason = result.get("ErrorCode"), result.get("ErrorMessage", "")
+            if code is None:
+                raise UnexpectedAnswer("PutEvents: an entry with neither an event id nor an error code")
+            # Documented: InternalFailure and ThrottlingException are retryable; AccessDeniedException,
+            # NotAuthorizedForSourceException and the like are not (errors.classify_code).
+            raise classify_code(code, f"PutEvents: {code}: {reason}".rstrip(": "))
         return result["EventId"]

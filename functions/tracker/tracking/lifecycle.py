@@ -10,28 +10,24 @@ from enum import StrEnum
 from typing import Any
 
 from .bedrock import BedrockReader
-from .clients import PUBLISH, PUT_EVENT, RETRY, TRACK
-from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError
-from .events import EventPublisher
+from .channels.channel import Channel, Refusal
+from .clients import DYNAMODB, S3, TRACK
+from .errors import AlreadyDone, OutOfTime, TrackerError
 from .invocations import COMPLETED, Invocation, InvocationArn, iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
-from .records import EVENT, LISTEN, NOTIFICATION, POLL, TIMED, DueItem, Record, RecordStore, invocation_id
+from .records import LISTEN, POLL, TIMED, DueItem, Record, RecordStore, invocation_id
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
-    EVENTS_NOT_PUT,
-    EVENTS_PUT,
     INVOCATIONS_COMPLETED,
     INVOCATIONS_FAILED,
     INVOCATIONS_OVERDUE,
     INVOCATIONS_TRACKED,
-    NOTIFICATION_DELAY,
-    NOTIFICATIONS_PUBLISHED,
+    SENDS_ABANDONED,
     count,
     count_ending,
     count_error,
     logger,
-    seconds,
 )
 from .timers import MAX_DELAY, RECHECKS, Timers
 
@@ -52,6 +48,15 @@ TIMER_WIDTH = timedelta(seconds=40)
 HEARD_TIMERS = (0.5, 0.9)
 # The next timer goes off at least this long after the check that sets it (a closer one adds a call for little).
 TIMER_SPACING = timedelta(seconds=10)
+# An ending a channel refused until someone acts is retried 2^n sweep periods after its nth refusal in a row, and
+# never later than this after the last: a fix is picked up within minutes, and refusals cost a few calls an hour.
+REFUSED_BACKOFF_CAP = timedelta(minutes=10)
+# SNS FIFO drops a repeat of a deduplication id only within 5 minutes of the first. A send whose outcome is unknown
+# is retried by its own timer when its lease runs out, and a retry refused after it again this much later, while
+# the retry would still go out inside the window (less the margin its own send may take).
+FIFO_WINDOW = timedelta(minutes=5)
+WINDOW_RETRY = timedelta(seconds=20)
+WINDOW_MARGIN = timedelta(seconds=15)
 
 
 def utcnow() -> datetime:
@@ -66,26 +71,7 @@ class Outcome(StrEnum):
     NOT_CLAIMED = "not_claimed"  # a pending notification held by another run, or already published
     WAITING = "waiting"  # due, but it cannot have ended since the last sweep: not asked, nothing written
     TOO_OLD_TO_NOTIFY = "too_old_to_notify"  # ended before a record's retention, never seen: recorded, not notified
-
-
-@dataclass(frozen=True)
-class Channel:
-    """One way an ending goes out: its state in the record (`name`), what its errors count as, and how it is sent."""
-
-    name: str
-    errors: str
-    what: str
-    send: Callable[[Record, dict[str, Any]], str]
-    sent: Callable[[Record, str], None]
-    not_sent_metric: str | None = None  # counted for each ending this channel did not send
-
-    def not_sent(self, arn: str, exc: TrackerError, then: str) -> None:
-        count_error(f"{self.errors}_{exc.kind}")
-        if self.not_sent_metric is not None:
-            count(self.not_sent_metric)
-        logger.warning(
-            f"{self.what} not published; {then}", extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind}
-        )
+    ABANDONED = "abandoned"  # a channel refused it until it was as old as a record is kept: given up there
 
 
 @dataclass
@@ -99,7 +85,8 @@ class Tracker:
     clock: Clock = utcnow
     durations: Durations = field(default_factory=Durations)
     timers: Timers | None = None
-    events: EventPublisher | None = None  # the bus every ending is also put on, if one is named
+    # The channels each ending goes out on (channels/): the topic, and the bus if one is named.
+    channels: tuple[Channel, ...] = ()
     _learned_at: datetime | None = field(default=None, init=False)
     # Buckets whose objects' events reach the checks queue: a job writing there is heard when it ends, if the bucket
     # is in this stack's Region and account (`region`, `account`; empty: not checked), where its events go.
@@ -293,7 +280,7 @@ class Tracker:
 
     def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
         """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
-        self._require(RETRY + self._put_time(), deadline)
+        self._require(DYNAMODB.worst_case + self._send_time(), deadline)
         record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
         if record is None:
             return Outcome.NOT_CLAIMED
@@ -310,7 +297,7 @@ class Tracker:
         arn = record.arn
         try:
             # Sending and recording it go together: never send without the time to mark it sent.
-            self._require(PUBLISH + self._put_time(), deadline)
+            self._require(self._send_time(), deadline)
         except OutOfTime as exc:
             count_error(f"publish_{exc.kind}")
             logger.warning(
@@ -318,24 +305,33 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
             )
             return Outcome.NOTIFICATION_PENDING
-        pending = [channel for channel in self._channels() if record.pending(channel.name)]
+        pending = [channel for channel in self.channels if record.pending(channel.name)]
         message = self.notifier.message(record) if pending else {}
+        attempted = self.clock()
         sent: dict[str, str] = {}
-        unknown: OutcomeUnknown | None = None
+        unknown: TrackerError | None = None
         failed: TrackerError | None = None
+        refused = False
+        abandoned: list[str] = []
         for channel in pending:
             try:
                 sent[channel.name] = channel.send(record, message)
-            except OutcomeUnknown as exc:
-                # Kept leased, not released: if the service did take it, an immediate retry would repeat it; when
-                # the lease runs out a sweep sends it (a FIFO topic drops the repeat by its deduplication id).
-                unknown = exc
-                channel.not_sent(arn, exc, "a sweep publishes it when its lease runs out")
             except TrackerError as exc:
-                failed = exc
-                channel.not_sent(arn, exc, "a sweep will retry it")
+                refusal = channel.refusal(exc)
+                channel.not_sent(arn, exc, refusal)
+                if refusal is Refusal.UNKNOWN:
+                    # Kept leased, not released: if the service did take it, an immediate retry would repeat it;
+                    # when the lease runs out its timer or a sweep sends it (a FIFO topic drops the repeat by its
+                    # deduplication id, inside its window: _retry_in_window).
+                    unknown = exc
+                elif refusal is Refusal.NEEDS_PERSON and self._kept_too_long(record):
+                    abandoned.append(channel.name)
+                    self._abandon(record, channel.name, exc)
+                else:
+                    failed = exc
+                    refused = refused or refusal is Refusal.NEEDS_PERSON
             else:
-                channel.sent(record, sent[channel.name])
+                channel.sent(record, sent[channel.name], now=self.clock())
         finished = unknown is None and failed is None
         try:
             self.records.mark_delivered(
@@ -344,6 +340,10 @@ class Tracker:
                 sent=sent,
                 finished=finished,
                 failure=failed.reason if failed is not None and unknown is None else None,
+                retry_at=self._after_refusals(record.refusals + 1) if refused else None,
+                refused=refused,
+                abandoned=tuple(abandoned),
+                unknown_at=attempted if unknown is not None else None,
             )
         except AlreadyDone:
             logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
@@ -355,39 +355,62 @@ class Tracker:
                 )
                 return Outcome.NOTIFICATION_PENDING
             # The one window we cannot close on a standard topic or a bus: sent, but not recorded as such. The
-            # lease runs out and a sweep sends again (FIFO topics drop it by deduplication id).
+            # lease runs out and its timer or a sweep sends again (FIFO topics drop it by deduplication id).
             logger.error(
                 "published but not marked; the notification may be repeated once the lease ends",
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
             )
-        return Outcome.NOTIFIED if finished else Outcome.NOTIFICATION_PENDING
+            # As good as unknown: the record does not say it went. Retried at the lease's end, inside the window.
+            self._retry_in_window(record, deadline, attempted, unknown=True, refused=False)
+            if not finished:
+                return Outcome.NOTIFICATION_PENDING
+            return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
+        if not finished:
+            self._retry_in_window(record, deadline, attempted, unknown=unknown is not None, refused=refused)
+            return Outcome.NOTIFICATION_PENDING
+        return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
 
-    def _put_time(self) -> timedelta:
-        return PUT_EVENT if self.events is not None else timedelta(0)
+    def _retry_in_window(
+        self, record: Record, deadline: datetime, attempted: datetime, *, unknown: bool, refused: bool
+    ) -> None:
+        """Retry a send whose outcome is unknown before SNS's FIFO window closes on it: a timer (reason "notify")
+        when the lease runs out, and another WINDOW_RETRY after a retry that failed again, while the window is open.
+        A sweep would come only when the schedule says, which may be past the window."""
+        if self.timers is None:
+            return
+        now = self.clock()
+        if unknown:
+            # one second past the lease, which claim_notification compares in whole seconds
+            delay = deadline + LEASE_MARGIN - now + timedelta(seconds=1)
+        elif record.unknown_since is not None and not refused:
+            delay = WINDOW_RETRY
+        else:
+            return
+        opened = record.unknown_since or attempted
+        if now + delay <= opened + FIFO_WINDOW - WINDOW_MARGIN:
+            self.timers.check_at(record.arn, delay, reason="notify")
 
-    def _channels(self) -> list[Channel]:
-        channels = [Channel(NOTIFICATION, "publish", "notification", self.notifier.publish, self._notified)]
-        events = self.events
-        if events is not None:
-            put: Callable[[Record, dict[str, Any]], str] = lambda _record, message: events.put(message)  # noqa: E731
-            channels.append(Channel(EVENT, "event", "event", put, self._event_put, not_sent_metric=EVENTS_NOT_PUT))
-        return channels
+    def _after_refusals(self, refusals: int) -> datetime:
+        """When an ending refused `refusals` times in a row is next retried: 2^n sweep periods on, capped."""
+        wait = self.sweep_period * (1 << min(refusals, 16))
+        return self.clock() + min(wait, REFUSED_BACKOFF_CAP)
 
-    def _notified(self, record: Record, message_id: str) -> None:
-        count(NOTIFICATIONS_PUBLISHED)
-        if record.invocation.end_time is not None:
-            delay = self.clock() - record.invocation.end_time
-            seconds(NOTIFICATION_DELAY, max(0.0, delay.total_seconds()))
-        logger.info(
-            "notification published",
-            extra={"invocationArn": record.arn, "messageId": message_id, "status": record.invocation.status},
+    def _kept_too_long(self, record: Record) -> bool:
+        """Whether the ending is as old as a record is kept: a channel still refusing it then is given up."""
+        ended = record.invocation.end_time
+        return ended is not None and self.clock() - ended > self.records.retention
+
+    def _abandon(self, record: Record, channel: str, exc: TrackerError) -> None:
+        count(SENDS_ABANDONED)
+        logger.error(
+            "ending refused on a channel until it was as old as a record is kept: given up on that channel",
+            extra={"invocationArn": record.arn, "channel": channel, "reason": exc.reason, "refusals": record.refusals},
         )
 
-    def _event_put(self, record: Record, event_id: str) -> None:
-        count(EVENTS_PUT)
-        logger.info(
-            "event put",
-            extra={"invocationArn": record.arn, "eventId": event_id, "status": record.invocation.status},
+    def _send_time(self) -> timedelta:
+        """The longest publishing can take: list the outputs, send on every channel, record what went."""
+        return (
+            S3.worst_case + sum((channel.worst_case for channel in self.channels), timedelta(0)) + DYNAMODB.worst_case
         )
 
     def _next_check(self, invocation: Invocation, now: datetime, work: str) -> datetime:

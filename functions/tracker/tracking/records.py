@@ -43,14 +43,18 @@ LISTEN = "listen"
 TIMED = "timed"
 IN_PROGRESS_WORK = (POLL, LISTEN, TIMED)
 NOTIFY = "notify"
-# The channels an ending goes out on, each with its own state (PENDING until sent, then PUBLISHED), the id the
-# service gave it and when: the SNS topic always, the EventBridge bus when one is named. One lease (work NOTIFY)
-# covers both, and one write records what a run sent: a channel that failed never makes the other send again.
+# The channels an ending goes out on (channels/), each with its own state under its name (PENDING until sent, then
+# PUBLISHED), the id the service gave it and when: the SNS topic always, the EventBridge bus when one is named. One
+# lease (work NOTIFY) covers all, and one write records what a run sent: a channel that failed never makes another
+# send again. A new channel adds its fields here (the stored shape of today's records: one attribute per field).
 NOTIFICATION = "notification"
 EVENT = "event"
 SENT_FIELDS = {NOTIFICATION: ("notificationMessageId", "notifiedAt"), EVENT: ("eventId", "eventPutAt")}
 PENDING = "pending"
 PUBLISHED = "published"
+# A channel that refused an ending until someone acts, still refusing once the ending was as old as a record is
+# kept: given up on that channel (see Tracker._publish).
+REFUSED = "refused"
 # An ending first seen longer ago than a record is kept: its notification may have gone out and expired with its
 # record, so it is recorded and not notified (see Tracker.observe).
 SKIPPED = "skipped"
@@ -66,7 +70,9 @@ class Record:
 
     invocation: Invocation
     context: Any = None
-    channels: dict[str, str] = field(default_factory=dict)  # NOTIFICATION / EVENT: PENDING, PUBLISHED or SKIPPED
+    channels: dict[str, str] = field(default_factory=dict)  # by channel: PENDING, PUBLISHED, SKIPPED or REFUSED
+    refusals: int = 0  # sends refused until someone acts, in a row: each waits longer for the next retry
+    unknown_since: datetime | None = None  # the first send whose outcome is unknown: a FIFO topic's window opened
 
     @property
     def arn(self) -> str:
@@ -82,6 +88,8 @@ class Record:
             invocation=Invocation.from_answer(str(item["invocationArn"]), item),
             context=item.get("context"),
             channels={name: str(item[name]) for name in SENT_FIELDS if name in item},
+            refusals=int(item.get("refusals", 0)),
+            unknown_since=parse_iso(str(item["unknownSince"])) if "unknownSince" in item else None,
         )
 
 
@@ -250,32 +258,57 @@ class RecordStore:
         return Record.of(_item(answer["Attributes"]))
 
     def mark_delivered(
-        self, arn: str, *, now: datetime, sent: dict[str, str], finished: bool, failure: str | None = None
+        self,
+        arn: str,
+        *,
+        now: datetime,
+        sent: dict[str, str],
+        finished: bool,
+        failure: str | None = None,
+        retry_at: datetime | None = None,
+        refused: bool = False,
+        abandoned: tuple[str, ...] = (),
+        unknown_at: datetime | None = None,
     ) -> None:
-        """What one run sent, in one write: each channel in `sent` (channel: the id the service gave) is published.
-        `finished` (nothing left pending): the record leaves the index for good and its retention starts. Else, with a
-        `failure`, the rest is due again now, so that the next sweep retries it; without one it stays leased (a send
-        whose outcome is unknown: the lease settles it). Raises AlreadyDone if a channel sent was not pending."""
-        values: dict[str, Any] = {"notify": NOTIFY, "pending": PENDING, "published": PUBLISHED, "now": iso(now)}
+        """What one run sent, in one write: each channel in `sent` (channel: the id the service gave) is published,
+        each in `abandoned` REFUSED. `finished` (nothing left pending): the record leaves the index for good and its
+        retention starts. Else, with a `failure`, the rest is due again at `retry_at` (now if not given), so that a
+        sweep retries it then, and a send `refused` until someone acts counts one more refusal in a row; without a
+        failure it stays leased (a send whose outcome is unknown: the lease settles it). Raises AlreadyDone if a
+        channel sent or abandoned was not pending. `unknown_at`: when a send whose outcome is unknown was made (kept
+        if an earlier one was: SNS's FIFO deduplication window counts from the first)."""
+        values: dict[str, Any] = {
+            "notify": NOTIFY,
+            "pending": PENDING,
+            "published": PUBLISHED,
+            "refused": REFUSED,
+            "now": iso(now),
+        }
         assignments, removals, additions = [], [], []
         for channel, sent_id in sent.items():
             id_field, at_field = SENT_FIELDS[channel]
             values[id_field] = sent_id
             assignments += [f"#{channel} = :published", f"#{id_field} = :{id_field}", f"#{at_field} = :now"]
+        assignments += [f"#{channel} = :refused" for channel in abandoned]
+        if unknown_at is not None:
+            values["unknownAt"] = iso(unknown_at)
+            assignments.append("#unknownSince = if_not_exists(#unknownSince, :unknownAt)")
         if finished:
             values["expires"] = epoch(now + self.retention)
             assignments.append("#expiresAt = :expires")
-            removals += ["#work", "#dueAt", "#lastPublishError"]
+            removals += ["#work", "#dueAt", "#lastPublishError", "#refusals", "#unknownSince"]
         elif failure is not None:
-            values.update(due=epoch(now), reason=failure[:1000], one=1)
+            values.update(due=epoch(retry_at or now), reason=failure[:1000], one=1)
             assignments += ["#dueAt = :due", "#lastPublishError = :reason"]
             additions.append("#publishFailures :one")
+            if refused:
+                additions.append("#refusals :one")
         if not assignments:
             return
         expression = "SET " + ", ".join(assignments)
         expression += " REMOVE " + ", ".join(removals) if removals else ""
         expression += " ADD " + ", ".join(additions) if additions else ""
-        condition = " AND ".join(["#work = :notify", *(f"#{channel} = :pending" for channel in sent)])
+        condition = " AND ".join(["#work = :notify", *(f"#{channel} = :pending" for channel in [*sent, *abandoned])])
         used = set(re.findall(r":(\w+)", expression + " " + condition))  # DynamoDB refuses values not used
         self._update(arn, expression, condition, {name: value for name, value in values.items() if name in used})
 

@@ -11,6 +11,9 @@ from botocore.config import Config
 
 from . import clients
 from .bedrock import BedrockReader
+from .channels.bus import Bus
+from .channels.channel import Channel
+from .channels.topic import Topic
 from .checks import Checks, from_queue
 from .config import Settings
 from .discovery import Discovery
@@ -19,7 +22,7 @@ from .intake import Intake, is_sqs_batch
 from .lifecycle import Clock, Tracker, utcnow
 from .notifier import Notifier
 from .outputs import OutputLister
-from .records import EVENT, NOTIFICATION, RecordStore
+from .records import RecordStore
 from .sweep import Sweep
 from .timers import Timers
 
@@ -50,27 +53,23 @@ class Runtime:
         def config(limits: clients.CallLimits) -> Config:
             return limits.config(settings.concurrency)
 
-        events = (
-            EventPublisher(
-                settings.event_bus_name,
-                guard.watch(session.client("events", config=config(clients.EVENTS))),
-            )
-            if settings.event_bus_name
-            else None
-        )
-        records = RecordStore(
-            settings.table_name,
-            guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB))),
-            retention=timedelta(days=settings.record_retention_days),
-            # an ending is pending on each channel the tracker sends it on (lifecycle.Tracker._channels)
-            channels=(NOTIFICATION, EVENT) if events is not None else (NOTIFICATION,),
-        )
         outputs = (
             OutputLister(guard.watch(session.client("s3", config=config(clients.S3))), settings.output_buckets)
             if settings.output_buckets
             else None
         )
         notifier = Notifier(settings.topic_arn, guard.watch(session.client("sns", config=config(clients.SNS))), outputs)
+        # Each ending goes out on every channel here (channels/), its state in the record under the channel's name.
+        channels: list[Channel] = [Topic(notifier)]
+        if settings.event_bus_name:
+            events = guard.watch(session.client("events", config=config(clients.EVENTS)))
+            channels.append(Bus(EventPublisher(settings.event_bus_name, events)))
+        records = RecordStore(
+            settings.table_name,
+            guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB))),
+            retention=timedelta(days=settings.record_retention_days),
+            channels=tuple(channel.name for channel in channels),
+        )
         bedrock = BedrockReader(
             (lambda _region: bedrock_client)
             if bedrock_client is not None
@@ -94,7 +93,7 @@ class Runtime:
             overdue_after=timedelta(minutes=settings.overdue_minutes),
             clock=clock,
             timers=timers,
-            events=events,
+            channels=tuple(channels),
             watched_buckets=settings.output_buckets,
             region=settings.region,
             account=settings.account,

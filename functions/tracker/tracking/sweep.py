@@ -37,6 +37,9 @@ from .timers import Timers
 Action = Callable[[DueItem, datetime], str]
 # A new execution environment does not know when the last sweep ran; the schedule says about one period ago.
 COLD_SINCE = 1.5  # periods back, to cover a sweep that ran a little late
+# Pending notifications are retried only in this share of the time in which a sweep may start checks (until TRACK
+# before its deadline): endings a channel keeps refusing never take a whole run from the jobs in progress.
+NOTIFY_SHARE = 0.5
 
 
 @dataclass
@@ -94,6 +97,7 @@ class Sweep:
         self.since: datetime | None = None
         self._run_since: datetime | None = None  # the `since` of the sweep in progress
         self._handing_off = False
+        self._notify_until: datetime | None = None  # pending notifications are retried until then (NOTIFY_SHARE)
 
     def run(self, *, deadline: datetime) -> SweepReport:
         """Each piece of work starts only if it can finish before `deadline` (clients.TRACK, RETRY); what does not
@@ -105,7 +109,11 @@ class Sweep:
         since = self._since(started, state)
         if self.discovery is not None:
             report.outcomes.update(self.discovery.run(deadline=deadline))
-        pending = self._work(NOTIFY, self._retry, report, started=started, deadline=deadline)
+        notify = SweepReport()  # its share spent, the checks still go (NOTIFY_SHARE)
+        self._notify_until = started + (deadline - TRACK - started) * NOTIFY_SHARE
+        pending = self._work(NOTIFY, self._retry, notify, started=started, deadline=deadline)
+        report.outcomes.update(notify.outcomes)
+        report.errors.update(notify.errors)
         gauge(NOTIFICATIONS_PENDING, pending)
         complete = False
         if not report.stopped_early:
@@ -121,6 +129,7 @@ class Sweep:
                 gauge(INVOCATIONS_IN_PROGRESS, sum(self.records.count(work) for work in IN_PROGRESS_WORK))
             except TrackerError as exc:  # a missing data point on the dashboard, nothing more
                 count_error(exc.kind)
+        report.stopped_early = report.stopped_early or notify.stopped_early
         self._write_state(state, complete=complete, since=since)
         logger.info("sweep finished", extra=report.as_dict())
         return report
@@ -234,6 +243,8 @@ class Sweep:
             return "error", exc.kind
 
     def _retry(self, item: DueItem, deadline: datetime) -> str:
+        if self._notify_until is not None and self.clock() > self._notify_until:
+            raise OutOfTime("the sweep's share of time for pending notifications is spent: the checks go first")
         return self.tracker.retry_notification(item.arn, deadline=deadline).value
 
     def _check(self, item: DueItem, deadline: datetime, *, work: str) -> str:

@@ -19,6 +19,10 @@ NOTIFICATIONS_PUBLISHED = "NotificationsPublished"
 INVOCATIONS_DISCOVERED = "InvocationsDiscovered"
 EVENTS_PUT = "EventsPut"  # endings put on the EventBridge bus
 EVENTS_NOT_PUT = "EventsNotPut"  # puts that failed (or went unanswered): a sweep retries them
+# Sends a channel refused until someone acts (AccessDenied, a deleted topic or bus, a disabled key): alarmed at once
+SENDS_REFUSED = "SendsRefused"
+# Endings a channel still refused once they were as old as a record is kept: given up on that channel
+SENDS_ABANDONED = "SendsAbandoned"
 BEDROCK_CALLS = "BedrockCalls"
 SUBMISSIONS_RECEIVED = "SubmissionsReceived"
 SWEEPS = "Sweeps"

@@ -1,0 +1,69 @@
+"""What every channel is: how it sends an ending, how its refusals classify, what it counts."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from tracking.errors import GiveUp, OutcomeUnknown, TrackerError
+from tracking.records import Record
+from tracking.telemetry import SENDS_REFUSED, count, count_error, logger
+
+
+class Refusal(StrEnum):
+    """What a failed send means for its ending on that channel."""
+
+    TRANSIENT = "transient"  # not sent (throttled, a 5xx, out of time): the next sweep sends it
+    UNKNOWN = "unknown"  # sent, and no answer came: it may have gone; retried when its lease runs out
+    # Refused until someone acts: AccessDenied, a topic or bus deleted, a disabled KMS key, a message it will never
+    # take. Alarmed at once (SENDS_REFUSED), and retried less and less often (capped) until someone fixes it.
+    NEEDS_PERSON = "needs_person"
+
+
+class Channel(ABC):
+    """One way an ending goes out. `name` is its state in the record (records.SENT_FIELDS); `what` names it in logs,
+    `errors` its `Errors.*` metrics; `worst_case` is the longest one send can take (clients.CallLimits)."""
+
+    name: ClassVar[str]
+    what: ClassVar[str]
+    errors: ClassVar[str]
+    worst_case: ClassVar[timedelta]
+    not_sent_metric: ClassVar[str | None] = None  # counted for each ending this channel did not send
+
+    @abstractmethod
+    def send(self, record: Record, message: dict[str, Any]) -> str:
+        """Send the ending of `record` (`message`: the notification's JSON object); the id the service gave it.
+        Raises the classified error (errors.call)."""
+
+    @abstractmethod
+    def sent(self, record: Record, sent_id: str, *, now: datetime) -> None:
+        """Count and log one ending sent."""
+
+    def refusal(self, exc: TrackerError) -> Refusal:
+        """How a failed send classifies."""
+        if isinstance(exc, OutcomeUnknown):
+            return Refusal.UNKNOWN
+        if isinstance(exc, GiveUp):  # errors.classify: a 4xx that no retry soon will change
+            return Refusal.NEEDS_PERSON
+        return Refusal.TRANSIENT
+
+    def not_sent(self, arn: str, exc: TrackerError, refusal: Refusal) -> None:
+        count_error(f"{self.errors}_{exc.kind}")
+        if self.not_sent_metric is not None:
+            count(self.not_sent_metric)
+        if refusal is Refusal.NEEDS_PERSON:
+            count(SENDS_REFUSED)
+            logger.error(
+                f"{self.what} refused until someone acts; kept pending, retried less often",
+                extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "channel": self.name},
+            )
+            return
+        then = {
+            Refusal.UNKNOWN: "a sweep publishes it when its lease runs out",
+            Refusal.TRANSIENT: "a sweep will retry it",
+        }[refusal]
+        logger.warning(
+            f"{self.what} not published; {then}", extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind}
+        )
