@@ -36,7 +36,7 @@ MODELS: list[tuple[str, dict[str, Any], float, tuple[float, float]]] = [
     ("amazon.nova-reel-v1:1", {"taskType": "TEXT_VIDEO"}, 0.40, (80, 110)),
     ("amazon.nova-reel-v1:1", {"taskType": "MULTI_SHOT_AUTOMATED"}, 0.15, (300, 420)),
     ("luma.ray-v2:0", {"prompt": "waves", "duration": "5s"}, 0.15, (60, 240)),
-    ("twelvelabs.marengo-embed-2-7-v1:0", {"inputType": "video"}, 0.15, (20, 180)),
+    ("twelvelabs.marengo-embed-3-0-v1:0", {"inputType": "video"}, 0.15, (20, 180)),
     ("amazon.nova-2-multimodal-embeddings-v1:0", {"taskType": "SEGMENTED_EMBEDDING"}, 0.15, (10, 120)),
 ]  # fmt: skip
 FAILURES = 0.1  # of jobs; they end after 10% to 60% of their run and write nothing
