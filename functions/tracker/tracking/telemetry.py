@@ -32,6 +32,7 @@ TIMERS_SET = "TimersSet"
 OUTPUT_EVENTS = "OutputEvents"  # objects created in a watched bucket, as EventBridge delivered them
 OUTPUT_EVENTS_UNTRACKED = "OutputEventsUntracked"  # of those, objects of no tracked invocation
 CHECKS_HANDED_OFF = "ChecksHandedOff"
+PARTIAL_FAILURES = "PartialFailures"  # completed jobs whose output reports that a part failed
 
 
 def count(name: str, value: int = 1) -> None:
