@@ -54,6 +54,11 @@ class Rejected(GiveUp):
     kind = "rejected_by_service"
 
 
+class UnknownInvocation(Rejected):
+    """Bedrock does not know the invocation (GetAsyncInvoke's ValidationException: it has no ResourceNotFound). For a
+    new submission a rejection like any; for a tracked one, an ARN Bedrock has aged out (see Tracker.check)."""
+
+
 class RetryLater(TrackerError):
     """Transient: the same call may succeed later (throttling, 5xx, timeouts), once the SDK's retries are spent."""
 
@@ -147,6 +152,8 @@ def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per 
         return Throttled(message)
     if code in _SERVER or status >= 500:
         return ServiceUnavailable(message)
+    if code == "ValidationException" and exc.operation_name == "GetAsyncInvoke":
+        return UnknownInvocation(message)
     return Rejected(message)
 
 

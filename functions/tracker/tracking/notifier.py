@@ -33,7 +33,8 @@ def message_of(
     record: Record, outputs: list[dict[str, Any]] | None = None, partial_failure: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """The notification's JSON object for an ended record, with what the project adds: `durationSeconds` and,
-    where listed, `outputObjects`; where a completed job's output says a part of it failed, `partialFailure`."""
+    where listed, `outputObjects`; where a completed job's output says a part of it failed, `partialFailure`; where
+    the tracker ended it because Bedrock no longer knew it, `lost`."""
     invocation = record.invocation
     fields = {**invocation.fields(), "context": record.context}
     message = {name: fields[name] for name in MESSAGE_FIELDS if fields.get(name) is not None}
@@ -43,6 +44,8 @@ def message_of(
         message["outputObjects"] = outputs
     if partial_failure:
         message["partialFailure"] = partial_failure
+    if record.lost:
+        message["lost"] = True
     return message
 
 
@@ -81,8 +84,9 @@ class Notifier:
                 "modelId": {"DataType": "String", "StringValue": record.invocation.model_id},
             },
         }
-        if message.get("partialFailure"):  # filter on it, or on its absence ({"exists": false})
-            request["MessageAttributes"]["partialFailure"] = {"DataType": "String", "StringValue": "true"}
+        for flag in ("partialFailure", "lost"):  # filter on it, or on its absence ({"exists": false})
+            if message.get(flag):
+                request["MessageAttributes"][flag] = {"DataType": "String", "StringValue": "true"}
         if self._fifo:
             request["MessageGroupId"] = arn
             request["MessageDeduplicationId"] = deduplication_id(arn, status)

@@ -63,6 +63,7 @@ class Record:
     invocation: Invocation
     context: Any = None
     channels: dict[str, str] = field(default_factory=dict)  # NOTIFICATION / EVENT: PENDING, PUBLISHED or SKIPPED
+    lost: bool = False  # ended by the tracker: Bedrock stopped knowing it while it was in progress (Tracker.check)
 
     @property
     def arn(self) -> str:
@@ -78,6 +79,7 @@ class Record:
             invocation=Invocation.from_answer(str(item["invocationArn"]), item),
             context=item.get("context"),
             channels={name: str(item[name]) for name in SENT_FIELDS if name in item},
+            lost=item.get("lost") is True,
         )
 
 
@@ -143,6 +145,7 @@ class RecordStore:
         lease_until: datetime,
         existing_only: bool = False,
         work: str = POLL,
+        lost: bool = False,
     ) -> Observation:
         """Store what Bedrock said. Only a record still in progress (or none) changes, so an ending is recorded once.
 
@@ -165,6 +168,8 @@ class RecordStore:
         assign("firstSeenAt", iso(now), "if_not_exists(#firstSeenAt, :firstSeenAt)")
         if context is not None:  # the first submission's context stays: a resubmission is harmless
             assign("context", context, "if_not_exists(#context, :context)")
+        if lost:
+            assign("lost", True)
         if invocation.ended:
             assign("work", NOTIFY)
             assign("dueAt", epoch(lease_until))
@@ -227,6 +232,25 @@ class RecordStore:
         except AlreadyDone:  # another run recorded it in the meantime
             return Observation(record=self.record(invocation.invocation_arn), ended_now=False, created=False)
         return Observation(record=Record.of(_item(answer["Attributes"])), ended_now=False, created=True)
+
+    def mark_unknown(self, arn: str, *, now: datetime) -> dict[str, Any]:
+        """Bedrock answered that it does not know this in-progress invocation: count the answer and keep when it
+        first did (`unknownSince`, `unknownAnswers`). Returns the record's item; AlreadyDone if not in progress."""
+        answer = call(
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"invocationArn": {"S": arn}},
+            UpdateExpression="SET #unknownSince = if_not_exists(#unknownSince, :now) ADD #unknownAnswers :one",
+            ConditionExpression="#status = :inProgress",
+            ExpressionAttributeNames={
+                "#unknownSince": "unknownSince",
+                "#unknownAnswers": "unknownAnswers",
+                "#status": "status",
+            },
+            ExpressionAttributeValues=_values({"now": iso(now), "one": 1, "inProgress": IN_PROGRESS}),
+            ReturnValues="ALL_NEW",
+        )
+        return _item(answer["Attributes"])
 
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> Record | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""

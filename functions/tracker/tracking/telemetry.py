@@ -32,6 +32,7 @@ TIMERS_SET = "TimersSet"
 OUTPUT_EVENTS = "OutputEvents"  # objects created in a watched bucket, as EventBridge delivered them
 OUTPUT_EVENTS_UNTRACKED = "OutputEventsUntracked"  # of those, objects of no tracked invocation
 CHECKS_HANDED_OFF = "ChecksHandedOff"
+INVOCATIONS_LOST = "InvocationsLost"  # ended by the tracker: Bedrock no longer knew them (Tracker.check)
 PARTIAL_FAILURES = "PartialFailures"  # completed jobs whose output reports that a part failed
 
 
