@@ -7,8 +7,9 @@ An unchanged boto3 client reaches it through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` 
 
 Each invocation runs for a duration drawn from its model's profile, multiplied by the time factor, then
 ends Completed or Failed (at the failure rate) and writes its output under its `s3Uri`, a folder per
-invocation id, as Nova Reel does. Faults (throttling, 5xx, latency) can be injected per operation, from
-tests in-process or over HTTP (`POST /_simulator/faults`); `GET /_simulator/stats` counts the calls.
+invocation id, the files each model writes (a failed job writes nothing, but Marengo's error.txt). Faults
+(throttling, 5xx, latency) can be injected per operation, from tests in-process or over HTTP
+(`POST /_simulator/faults`); `GET /_simulator/stats` counts the calls.
 """
 
 from __future__ import annotations
@@ -74,11 +75,21 @@ PROFILES: dict[str, ModelProfile] = {
     "luma.ray-v2:0": ModelProfile(lambda _i, rng: rng.uniform(60, 180), ("output.mp4",)),
     "twelvelabs.marengo-embed-2-7-v1:0": ModelProfile(lambda _i, rng: rng.uniform(20, 120), ("output.json",)),
     "twelvelabs.marengo-embed-3-0-v1:0": ModelProfile(lambda _i, rng: rng.uniform(20, 120), ("output.json",)),
+    # The Nova guide's async output: the job's result per modality, one JSONL of embeddings each, a manifest.
     "amazon.nova-2-multimodal-embeddings-v1:0": ModelProfile(
         lambda _i, rng: rng.uniform(10, 60),
         ("segmented-embedding-result.json", "embedding-audio-video.jsonl", "manifest.json"),
     ),
 }
+# Past its end of life (its model card's EOL date) Bedrock refuses a model's new jobs, with this answer (seen for
+# other models past theirs). Marengo Embed 2.7's card: EOL 2026-11-30. Its jobs started before go on as any.
+END_OF_LIFE: dict[str, datetime] = {"twelvelabs.marengo-embed-2-7-v1:0": datetime(2026, 11, 30, tzinfo=UTC)}
+END_OF_LIFE_MESSAGE = (
+    "This model version has reached the end of its life. Please refer to the AWS documentation for more details."
+)
+NOT_ASYNC_MESSAGE = "The provided model doesn't support async inference."
+# Nova Multimodal Embeddings' per-modality and per-segment failure reasons (the Nova guide's list).
+SEGMENT_FAILURE = ("INTERNAL_SERVER_EXCEPTION", "Something went wrong.")
 
 
 @dataclass
@@ -97,6 +108,7 @@ class Job:
     output_written: bool = False
     status_lag: timedelta = timedelta(0)  # the status flips this long after the output lands
     bucket_owner: str | None = None  # outputDataConfig's bucketOwner, given for a bucket of another account
+    failed_segments: int = 0  # Nova Multimodal Embeddings: segments that failed in a job that still Completed
 
     @property
     def ended_at(self) -> datetime:
@@ -229,7 +241,10 @@ class Simulator:
         model_id = model_id.rsplit("/", 1)[-1]
         profile = PROFILES.get(model_id)
         if profile is None:
-            raise validation("The provided model doesn't support async inference.")
+            raise validation(NOT_ASYNC_MESSAGE)
+        end_of_life = END_OF_LIFE.get(model_id)
+        if end_of_life is not None and self.clock() >= end_of_life:
+            raise SimulatedError("ResourceNotFoundException", 404, END_OF_LIFE_MESSAGE)
         model_input = body.get("modelInput")
         if not isinstance(model_input, dict):
             raise validation("Malformed input request: modelInput must be a JSON object.")
@@ -351,6 +366,17 @@ class Simulator:
             )
         return arn
 
+    def age_out(self, arn: str) -> None:
+        """Forget one invocation, as Bedrock does some time after it ends (or past its model's end of life): asked
+        about, its ARN answers ValidationException, as an unknown one does; its output stays where it is."""
+        with self._lock:
+            self.jobs.pop(arn)
+
+    def fail_segments(self, arn: str, count: int) -> None:
+        """Have `count` segments of a Nova Multimodal Embeddings job fail while the job itself ends Completed."""
+        with self._lock:
+            self.jobs[arn].failed_segments = count
+
     def end(self, arn: str, *, failed: bool = False, message: str | None = None) -> None:
         """End an invocation now, Completed or Failed (its output lands now; its status follows after the lag)."""
         with self._lock:
@@ -397,7 +423,33 @@ class Simulator:
                 print(f"simulator: could not write s3://{bucket}/{prefix}/{name}: {exc}")
 
 
+SEGMENTS = 4  # segments of a simulated Nova Multimodal Embeddings job
+
+
 def _output_bytes(name: str, job: Job) -> bytes:
+    folder = job.output_uri.rstrip("/")
+    if name == "segmented-embedding-result.json":  # the Nova guide's schema; one modality here
+        result: dict[str, Any] = {
+            "embeddingType": "AUDIO_VIDEO_COMBINED",
+            "status": "SUCCESS",
+            "outputFileUri": f"{folder}/embedding-audio-video.jsonl",
+        }
+        if job.failed_segments:
+            reason, message = SEGMENT_FAILURE
+            status = "FAILURE" if job.failed_segments >= SEGMENTS else "PARTIAL_SUCCESS"
+            result.update(status=status, failureReason=reason, message=message)
+        body = {"sourceFileUri": "s3://inputs/video.mp4", "embeddingDimension": 1024, "embeddingResults": [result]}
+        return json.dumps(body).encode()
+    if name.endswith(".jsonl"):  # one line per segment, each with its own status
+        lines = []
+        for index in range(SEGMENTS):
+            meta = {"segmentIndex": index, "segmentStartSeconds": 15.0 * index, "segmentEndSeconds": 15.0 * index + 15}
+            line: dict[str, Any] = {"embedding": [0.0] * 8, "segmentMetadata": meta, "status": "SUCCESS"}
+            if index < job.failed_segments:
+                reason, message = SEGMENT_FAILURE
+                line = {"segmentMetadata": meta, "status": "FAILURE", "failureReason": reason, "message": message}
+            lines.append(json.dumps(line))
+        return ("\n".join(lines) + "\n").encode()
     if name == "manifest.json":
         return json.dumps({"schemaVersion": "1.0", "invocationArn": job.arn, "outputs": ["output.mp4"]}).encode()
     if name.endswith(".json"):

@@ -19,14 +19,17 @@ import json
 import os
 import random
 import statistics
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench import prices
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaContext, sqs_event
 from localrun.stack import EventDelivery, LocalAws
+from localrun.template import template
 from tracking.config import Settings
 from tracking.runtime import Runtime
 
@@ -36,7 +39,7 @@ MODELS: list[tuple[str, dict[str, Any], float, tuple[float, float]]] = [
     ("amazon.nova-reel-v1:1", {"taskType": "TEXT_VIDEO"}, 0.40, (80, 110)),
     ("amazon.nova-reel-v1:1", {"taskType": "MULTI_SHOT_AUTOMATED"}, 0.15, (300, 420)),
     ("luma.ray-v2:0", {"prompt": "waves", "duration": "5s"}, 0.15, (60, 240)),
-    ("twelvelabs.marengo-embed-2-7-v1:0", {"inputType": "video"}, 0.15, (20, 180)),
+    ("twelvelabs.marengo-embed-3-0-v1:0", {"inputType": "video"}, 0.15, (20, 180)),
     ("amazon.nova-2-multimodal-embeddings-v1:0", {"taskType": "SEGMENTED_EMBEDDING"}, 0.15, (10, 120)),
 ]  # fmt: skip
 FAILURES = 0.1  # of jobs; they end after 10% to 60% of their run and write nothing
@@ -75,6 +78,7 @@ class Day:
     jobs: int
     seed: int
     ours: bool
+    unwatched: float = UNWATCHED  # share of jobs writing to a bucket the stack does not watch
     clock: Clock = field(default_factory=lambda: Clock(START))
     happenings: list[Happening] = field(default_factory=list)
     order: itertools.count[int] = field(default_factory=itertools.count)
@@ -83,6 +87,13 @@ class Day:
     # New environments' first sweeps with work due, once a model has had 500 endings: sweeps, due, asked.
     fresh: Counter[str] = field(default_factory=Counter)
     watching: bool = False  # the sweeping environment is new, and its first sweep with work due is to be measured
+    # What the day cost: each Lambda invocation's duration (real seconds on this machine), SQS messages delivered
+    # (intake, timers, hand-offs, output events), and of the sweeps that found no work, their durations and calls.
+    durations: list[float] = field(default_factory=list)
+    messages: int = 0
+    sweeps: int = 0
+    idle_durations: list[float] = field(default_factory=list)
+    idle_operations: Counter[str] = field(default_factory=Counter)
     intake: Runtime = field(init=False)
     sweeper: Runtime = field(init=False)
 
@@ -149,13 +160,24 @@ class Day:
         while self.happenings and self.happenings[0].kind == "check" and self.happenings[0].at <= window:
             batch.append(heapq.heappop(self.happenings).payload)
         self.clock.now = max(self.clock.now, min(window, self.happenings[0].at if self.happenings else window))
+        self.messages += len(batch)
         for start in range(0, len(batch), 10):
-            self.intake.handle(
-                self._sqs("checks", batch[start : start + 10]), LambdaContext(timeout=60, clock=self.clock)
-            )
+            self._invoke(self.intake, self._sqs("checks", batch[start : start + 10]))
+
+    def _invoke(self, runtime: Runtime, event: dict[str, Any]) -> Any:
+        began = time.perf_counter()
+        try:
+            return runtime.handle(event, LambdaContext(timeout=60, clock=self.clock))
+        finally:
+            self.durations.append(time.perf_counter() - began)
 
     def _sweep(self) -> None:
-        report = self.sweeper.handle({}, LambdaContext(timeout=60, clock=self.clock))
+        before = self.stack.proxy.state.operations()
+        report = self._invoke(self.sweeper, {})
+        self.sweeps += 1
+        if not any(report["outcomes"].values()) and not any(report["errors"].values()):
+            self.idle_durations.append(self.durations[-1])
+            self.idle_operations.update(self.stack.proxy.state.operations() - before)
         due = sum(report["outcomes"].get(outcome, 0) for outcome in ("waiting", "in_progress", "notified"))
         if self.watching and due:
             self.watching = False
@@ -183,7 +205,7 @@ class Day:
 
     def _submit(self, stack: LocalAws, bedrock: Any, rng: random.Random, unwatched: str, intake: Runtime) -> None:
         model, model_input, _, (shortest, longest) = rng.choices(MODELS, weights=[m[2] for m in MODELS])[0]
-        watched = rng.random() >= UNWATCHED
+        watched = rng.random() >= self.unwatched
         bucket = stack.resources.bucket if watched else unwatched
         arn = bedrock.start_async_invoke(
             modelId=model,
@@ -200,7 +222,8 @@ class Day:
         self.kinds[arn] = "with" if watched and writes else "without"
         self.ids[arn[-12:]] = job.end_time
         self.push(job.end_time, "end")
-        intake.handle(self._sqs("intake", [arn]), LambdaContext(timeout=60, clock=self.clock))
+        self.messages += 1
+        self._invoke(intake, self._sqs("intake", [arn]))
 
     def _delivered(self, event: dict[str, Any], delay: float) -> None:
         if not self.ours:
@@ -234,10 +257,29 @@ class Day:
         }
         for kind in ("with", "without"):
             values = sorted(delays[kind])
+            if not values:  # a day whose jobs are all of one kind (the cost bench's)
+                continue
             measured[f"p50_{kind}"] = statistics.median(values)
             measured[f"p95_{kind}"] = values[int(0.95 * (len(values) - 1))]
             measured[f"calls_{kind}"] = statistics.mean(calls[kind])
             measured[f"jobs_{kind}"] = len(values)
         if fresh["sweeps"]:
             measured.update(fresh_sweeps=fresh["sweeps"], fresh_asked=fresh["asked"], fresh_due=fresh["due"])
+        measured.update(self._dollars(stack))
         return measured
+
+    def _dollars(self, stack: LocalAws) -> dict[str, float]:
+        """The day's cost at bench/prices.py's prices: what the jobs cost (all of it, less what the sweeps that found
+        no work cost) per 1,000 jobs, and what a day of sweeps every minute costs whatever the jobs."""
+        memory = int(template()["Globals"]["Function"]["MemorySize"])
+        day, idle = prices.Usage(), prices.Usage()
+        prices.lambda_usage(day, invocations=len(self.durations), seconds=self.durations, memory_mb=memory)
+        prices.aws_usage(day, stack.proxy.state.operations(), sqs_messages=self.messages)
+        prices.lambda_usage(idle, invocations=len(self.idle_durations), seconds=self.idle_durations, memory_mb=memory)
+        prices.aws_usage(idle, self.idle_operations, sqs_messages=0)
+        idle_per_sweep = idle.dollars() / max(1, len(self.idle_durations))
+        jobs_dollars = day.dollars() - idle_per_sweep * self.sweeps  # every sweep costs at least an idle one
+        return {
+            "usd_per_1000_jobs": jobs_dollars / len(self.kinds) * 1000,
+            "usd_sweeps_per_day": idle_per_sweep * 24 * 60,  # a sweep a minute
+        }

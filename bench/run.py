@@ -6,7 +6,9 @@ each throughput against what this machine allows at most.
 2. intake throughput of SQS batches of 10, against one message per invocation;
 3. a simulated day (bench/day.py): time from a job's end to its notification, Bedrock calls and DynamoDB writes per
    job, against polling every in-progress invocation every minute;
-4. the handler's init time, against a handler that only imports boto3.
+4. the handler's init time, against a handler that only imports boto3;
+5. cost in dollars (bench/prices.py): the simulated day with every job's output in a watched bucket, then none,
+   against the baseline, per 1,000 jobs and for a month of 10,000 jobs a day.
 
 A baseline that waits on latency runs as fast on any machine, while our side is bound by CPU, so a ratio alone
 changes with the machine. Beside each throughput: the limit of calls in flight over latency, the limit of this
@@ -15,6 +17,7 @@ measured), and the share of the lower one reached.
 
     make bench                 # about ten minutes
     make bench ARGS=--json     # the same, then one JSON object on the last line
+    .venv/bin/python -m bench.run --only cost --day-jobs 200 --json   # the dollars alone
 """
 
 from __future__ import annotations
@@ -384,6 +387,52 @@ def bench_day(jobs: int) -> None:
         figures["new_environment_first_sweep_due"] = ours["fresh_due"]
 
 
+def bench_cost(jobs: int) -> None:
+    from bench import prices
+    from bench.day import Day
+
+    print(f"\n5. Cost at AWS's us-east-1 prices of {prices.PRICES_AS_OF} (bench/prices.py), a day of {jobs} jobs")
+    runs = {
+        "with": Day(jobs=jobs, seed=5, ours=True, unwatched=0.0).run(),
+        "without": Day(jobs=jobs, seed=5, ours=True, unwatched=1.0).run(),
+        "baseline": Day(jobs=jobs, seed=5, ours=False).run(),
+    }
+    # Custom metrics a month: each named metric, EndingsByModel per model and status, a few error kinds.
+    names = [value for name, value in vars(telemetry).items() if name.isupper() and isinstance(value, str)]
+    metrics = len(names) + 2 * 4 + 5
+    fixed = prices.fixed_monthly_dollars(metrics)
+    for kind, run in runs.items():
+        month = prices.monthly_dollars(
+            per_1000_jobs=run["usd_per_1000_jobs"],
+            fixed_per_day=run["usd_sweeps_per_day"],
+            fixed_per_month=fixed,
+            jobs_per_day=10_000,
+        )
+        key = "baseline" if kind == "baseline" else f"{kind}_output_events"
+        figures[f"usd_per_1000_jobs_{key}" if kind != "baseline" else "baseline_usd_per_1000_jobs"] = run[
+            "usd_per_1000_jobs"
+        ]
+        figures[f"usd_per_month_10000_jobs_a_day_{key}"] = month
+        figures[f"usd_sweeps_per_day_{key}"] = run["usd_sweeps_per_day"]
+    figures["usd_fixed_per_month"] = fixed
+    for kind, label in (("with", "with output events"), ("without", "without output events")):
+        ours, baseline = runs[kind], runs["baseline"]
+        row(
+            f"USD per 1,000 jobs, {label}",
+            f"${ours['usd_per_1000_jobs']:.4f}",
+            f"${baseline['usd_per_1000_jobs']:.4f}",
+            f"{ours['usd_per_1000_jobs'] / baseline['usd_per_1000_jobs']:.2f}",
+            "",
+        )
+        row(
+            f"USD a month at 10,000 jobs a day, {label}",
+            f"${figures[f'usd_per_month_10000_jobs_a_day_{kind}_output_events']:.2f}",
+            f"${figures['usd_per_month_10000_jobs_a_day_baseline']:.2f}",
+            "",
+            "",
+        )
+
+
 # -- init ---------------------------------------------------------------------------------------------------
 
 INIT = """
@@ -462,10 +511,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--day-jobs", type=int, default=1000)
     parser.add_argument("--init-runs", type=int, default=9)
-    parser.add_argument("--only", choices=["sweep", "intake", "day", "init"], action="append")
+    parser.add_argument("--only", choices=["sweep", "intake", "day", "init", "cost"], action="append")
     parser.add_argument("--json", action="store_true", help="end with the figures as one JSON object on one line")
     args = parser.parse_args(argv)
-    only = set(args.only or ["sweep", "intake", "day", "init"])
+    only = set(args.only or ["sweep", "intake", "day", "init", "cost"])
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}; concurrency {args.concurrency}")  # fmt: skip
     print(f"  {'':<52} {'ours':>16} {'baseline':>16} {'ratio':>9}  target")
@@ -482,6 +531,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_day(args.day_jobs)
     if "init" in only:
         bench_init(args.init_runs)
+    if "cost" in only:
+        bench_cost(args.day_jobs)
     print("\n| measure | ours | baseline | ratio | target |\n| --- | --- | --- | --- | --- |")
     for name, ours, baseline, ratio, target in rows:
         print(f"| {name} | {ours} | {baseline} | {ratio} | {target} |")

@@ -28,7 +28,8 @@ from .stack import EventDelivery, LocalAws, start_function
 
 ROOT = Path(__file__).resolve().parent.parent
 MALFORMED = '{"invocationArn": "not-an-arn", "context": {"note": "this one is meant to fail"}}'
-# A mix like a real account's: short and long Nova Reel videos, Luma Ray, TwelveLabs embeddings.
+# A mix like a real account's, of the models Bedrock serves asynchronously today: short and long Nova Reel videos,
+# Luma Ray2, TwelveLabs Marengo Embed 3.0 and Nova Multimodal Embeddings (segmented).
 WORKLOAD: list[tuple[str, dict[str, Any]]] = [
     ("amazon.nova-reel-v1:1", {"taskType": "TEXT_VIDEO", "textToVideoParams": {"text": "a lighthouse at dawn"}}),
     (
@@ -40,7 +41,20 @@ WORKLOAD: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("luma.ray-v2:0", {"prompt": "waves on a beach", "duration": "5s"}),
-    ("twelvelabs.marengo-embed-2-7-v1:0", {"inputType": "video", "mediaSource": {"s3Location": {"uri": "s3://in/v"}}}),
+    (
+        "twelvelabs.marengo-embed-3-0-v1:0",
+        {"inputType": "video", "video": {"mediaSource": {"s3Location": {"uri": "s3://in/v"}}}},
+    ),
+    (
+        "amazon.nova-2-multimodal-embeddings-v1:0",
+        {
+            "taskType": "SEGMENTED_EMBEDDING",
+            "segmentedEmbeddingParams": {
+                "embeddingPurpose": "GENERIC_INDEX",
+                "video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://in/v.mp4"}}},
+            },
+        },
+    ),
     (
         "amazon.nova-reel-v1:1",
         {

@@ -303,7 +303,7 @@ def parser() -> argparse.ArgumentParser:
     one.set_defaults(run=check_bucket, needs_stack=False)  # a bucket is checked before any stack watches it
 
     one = commands.add_parser("start", help="start an async invocation on Bedrock and submit it in one step")
-    one.add_argument("--model-id", required=True, help="for example amazon.nova-reel-v1:1")
+    one.add_argument("--model-id", required=True, help="for example luma.ray-v2:0")
     one.add_argument("--input", required=True, help="the model input, JSON")
     one.add_argument("--output-s3-uri", required=True, help="where Bedrock writes the output, s3://bucket/prefix")
     one.add_argument("--context", help="a JSON object echoed in the notification")

@@ -70,9 +70,18 @@ def test_output_listing_is_granted_only_on_the_watched_buckets_and_only_when_the
     policy = template.template()["Resources"]["OutputListingPolicy"]
     assert policy["Condition"] == "WatchesOutputs"
     assert policy["Properties"]["Roles"] == [{"Ref": "TrackerRole"}]
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "s3:ListBucket"
-    assert statement["Resource"] == WATCHED_BUCKETS
+    listing, reading = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Resource"] == WATCHED_BUCKETS
+    # reading: only the one file whose content a notification reports (outputs.REPORTS), in those buckets
+    report = "/*/segmented-embedding-result.json"
+    assert reading["Action"] == "s3:GetObject"
+    assert reading["Resource"] == {
+        "Fn::Split": [
+            ",",
+            {"Fn::Sub": [f"${{Buckets}}{report}", {"Buckets": {"Fn::Join": [f"{report},", WATCHED_BUCKETS]}}]},
+        ]
+    }
 
 
 # The buckets the stack watches: those named, the one it creates, or both.

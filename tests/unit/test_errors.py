@@ -20,6 +20,7 @@ from tracking.errors import (
     ServiceUnavailable,
     Throttled,
     TrackerError,
+    UnknownInvocation,
     classify,
 )
 
@@ -42,7 +43,7 @@ def client_error(code: str, status: int, operation: str = "GetAsyncInvoke") -> C
         ("ServiceUnavailableException", 503, ServiceUnavailable),
         ("InternalError", 500, ServiceUnavailable),
         ("SomethingNew", 502, ServiceUnavailable),
-        ("ValidationException", 400, Rejected),
+        ("ValidationException", 400, UnknownInvocation),  # of GetAsyncInvoke: Bedrock does not know the ARN
         ("AccessDeniedException", 403, Rejected),
         ("NotFound", 404, Rejected),
         ("ConditionalCheckFailedException", 400, AlreadyDone),
@@ -52,6 +53,10 @@ def test_every_client_error_code_is_classified_by_what_to_do(code: str, status: 
     error = classify(client_error(code, status))
     assert type(error) is expected
     assert code in error.reason
+
+
+def test_a_validation_error_of_another_call_is_a_plain_rejection() -> None:
+    assert type(classify(client_error("ValidationException", 400, "UpdateItem"))) is Rejected
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .errors import GiveUp, Rejected, call
+from .errors import GiveUp, Rejected, UnknownInvocation, call
 from .invocations import Invocation, InvocationArn
 from .telemetry import BEDROCK_CALLS, count
 
@@ -41,10 +41,13 @@ class BedrockReader:
         return client
 
     def get(self, arn: InvocationArn) -> Invocation:
-        """GetAsyncInvoke. Raises Rejected (validation, access denied), RetryLater, or UnexpectedAnswer."""
+        """GetAsyncInvoke. Raises Rejected (UnknownInvocation: validation; access denied), RetryLater, or
+        UnexpectedAnswer."""
         count(BEDROCK_CALLS)
         try:
             answer = call(self.client(arn.region).get_async_invoke, invocationArn=arn.arn)
+        except UnknownInvocation as exc:
+            raise UnknownInvocation(f"Bedrock does not know {arn.arn}: {exc.reason}") from exc
         except GiveUp as exc:
             raise Rejected(f"Bedrock refused {arn.arn}: {exc.reason}") from exc
         return Invocation.from_answer(arn.arn, answer)

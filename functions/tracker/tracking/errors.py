@@ -61,6 +61,11 @@ class CallbackGone(Rejected):
     kind = "callback_gone"
 
 
+class UnknownInvocation(Rejected):
+    """Bedrock does not know the invocation (GetAsyncInvoke's ValidationException: it has no ResourceNotFound). For a
+    new submission a rejection like any; for a tracked one, an ARN Bedrock has aged out (see Tracker.check)."""
+
+
 class RetryLater(TrackerError):
     """Transient: the same call may succeed later (throttling, 5xx, timeouts), once the SDK's retries are spent."""
 
@@ -166,6 +171,8 @@ def classify(exc: Exception) -> TrackerError:  # noqa: PLR0911 - one return per 
         return CallbackGone(message)
     if code in _DONE:
         return AlreadyDone(message, cast(dict[str, Any], exc.response.get("Item")))
+    if code == "ValidationException" and exc.operation_name == "GetAsyncInvoke":
+        return UnknownInvocation(message)  # Bedrock has no ResourceNotFound: it does not know the invocation
     return classify_code(code, message, status)
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from .bedrock import BedrockReader
 from .channels.channel import Channel, Refusal
 from .clients import DYNAMODB, S3, TRACK
-from .errors import AlreadyDone, OutOfTime, TrackerError
-from .invocations import COMPLETED, Invocation, InvocationArn, iso
+from .errors import AlreadyDone, OutOfTime, TrackerError, UnknownInvocation
+from .invocations import COMPLETED, FAILED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
 from .records import LISTEN, POLL, TIMED, DueItem, Record, RecordStore, invocation_id
@@ -21,6 +21,7 @@ from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
     INVOCATIONS_COMPLETED,
     INVOCATIONS_FAILED,
+    INVOCATIONS_LOST,
     INVOCATIONS_OVERDUE,
     INVOCATIONS_TRACKED,
     SENDS_ABANDONED,
@@ -57,6 +58,16 @@ REFUSED_BACKOFF_CAP = timedelta(minutes=10)
 FIFO_WINDOW = timedelta(minutes=5)
 WINDOW_RETRY = timedelta(seconds=20)
 WINDOW_MARGIN = timedelta(seconds=15)
+# Bedrock forgets an invocation some time after it ends (and says nothing of its old ARNs past its model's end of
+# life): asked about, such an ARN answers ValidationException, as an unknown one does. A tracked invocation it no
+# longer knows is ended by the tracker (status Failed, `lost`), not asked forever, once it has been in progress
+# longer than `overdue_after` and Bedrock has said so LOST_ANSWERS times over at least LOST_SPAN.
+LOST_ANSWERS = 3
+LOST_SPAN = timedelta(minutes=10)
+LOST_MESSAGE = (
+    "Bedrock no longer knows this invocation: GetAsyncInvoke answered ValidationException {answers} times since "
+    "{since}, while the tracker had it in progress. Ended by the tracker; Bedrock's own outcome is unknown."
+)
 
 
 def utcnow() -> datetime:
@@ -72,6 +83,7 @@ class Outcome(StrEnum):
     WAITING = "waiting"  # due, but it cannot have ended since the last sweep: not asked, nothing written
     TOO_OLD_TO_NOTIFY = "too_old_to_notify"  # ended before a record's retention, never seen: recorded, not notified
     ABANDONED = "abandoned"  # a channel refused it until it was as old as a record is kept: given up there
+    UNKNOWN_TO_BEDROCK = "unknown_to_bedrock"  # tracked, and Bedrock answered it does not know it: not lost yet
 
 
 @dataclass
@@ -112,7 +124,12 @@ class Tracker:
         written the invocation is durably tracked, and a failed publish no longer raises.
         """
         self._require(TRACK, deadline)
-        invocation = self.bedrock.get(arn)
+        try:
+            invocation = self.bedrock.get(arn)
+        except UnknownInvocation as exc:
+            if not tracked:
+                raise
+            return self._unknown(arn, exc, deadline=deadline)
         if tracked and not invocation.ended:
             self._report_if_overdue(invocation, self.clock())
             if timer:
@@ -166,6 +183,48 @@ class Tracker:
         count_ending(invocation.model_id, invocation.status)
         logger.info("invocation ended", extra={"invocationArn": invocation.invocation_arn, "status": invocation.status})
         assert observation.record is not None  # this write recorded the ending
+        return self._publish(observation.record, deadline)
+
+    def _unknown(self, arn: InvocationArn, exc: UnknownInvocation, *, deadline: datetime) -> Outcome:
+        """Bedrock does not know a tracked invocation in progress: count the answer in its record and, past the bounds
+        (LOST_ANSWERS, LOST_SPAN, `overdue_after`), end it as lost and notify that, once, on every channel."""
+        now = self.clock()
+        try:
+            item = self.records.mark_unknown(arn.arn, now=now)
+        except AlreadyDone:  # it ended meanwhile (or there is no record): nothing to do
+            return Outcome.ALREADY_ENDED
+        record = Record.of(item)
+        since, answers = parse_iso(str(item["forgottenSince"])), int(item["forgottenAnswers"])
+        self._report_if_overdue(record.invocation, now)
+        lost = now - record.invocation.submit_time > self.overdue_after
+        if not lost or answers < LOST_ANSWERS or now - since < LOST_SPAN:
+            count_error(exc.kind)
+            logger.warning(
+                "Bedrock does not know this tracked invocation; ended as lost if that goes on",
+                extra={"invocationArn": arn.arn, "reason": exc.reason, "answers": answers, "since": iso(since)},
+            )
+            return Outcome.UNKNOWN_TO_BEDROCK
+        ending = Invocation(
+            invocation_arn=arn.arn,
+            model_arn=record.invocation.model_arn,
+            status=FAILED,
+            submit_time=record.invocation.submit_time,
+            client_request_token=record.invocation.client_request_token,
+            failure_message=LOST_MESSAGE.format(answers=answers, since=iso(since)),
+            last_modified_time=now,
+            end_time=now,
+            output_data_config=record.invocation.output_data_config,
+        )
+        observation = self.records.observe(
+            ending, now=now, next_check_at=now, lease_until=deadline + LEASE_MARGIN, existing_only=True, lost=True
+        )
+        if not observation.ended_now or observation.record is None:
+            return Outcome.ALREADY_ENDED
+        count(INVOCATIONS_LOST)
+        logger.error(
+            "Bedrock no longer knows this invocation: ended as lost",
+            extra={"invocationArn": arn.arn, "answers": answers, "since": iso(since), "modelId": ending.model_id},
+        )
         return self._publish(observation.record, deadline)
 
     def heard(self, invocation: Invocation) -> bool:

@@ -29,9 +29,12 @@ MESSAGE_FIELDS = (
 )
 
 
-def message_of(record: Record, outputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def message_of(
+    record: Record, outputs: list[dict[str, Any]] | None = None, partial_failure: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The notification's JSON object for an ended record, with what the project adds: `durationSeconds` and,
-    where listed, `outputObjects`."""
+    where listed, `outputObjects`; where a completed job's output says a part of it failed, `partialFailure`; where
+    the tracker ended it because Bedrock no longer knew it, `lost`."""
     invocation = record.invocation
     fields = {**invocation.fields(), "context": record.context}
     message = {name: fields[name] for name in MESSAGE_FIELDS if fields.get(name) is not None}
@@ -39,6 +42,10 @@ def message_of(record: Record, outputs: list[dict[str, Any]] | None = None) -> d
         message["durationSeconds"] = round((invocation.end_time - invocation.submit_time).total_seconds(), 3)
     if outputs is not None:
         message["outputObjects"] = outputs
+    if partial_failure:
+        message["partialFailure"] = partial_failure
+    if record.lost:
+        message["lost"] = True
     return message
 
 
@@ -59,27 +66,28 @@ class Notifier:
 
     def message(self, record: Record) -> dict[str, Any]:
         """The notification's JSON object for `record`, its outputs listed where the bucket is named."""
-        return message_of(record, self._outputs_of(record))
+        if self.outputs is None or record.invocation.status != COMPLETED:
+            return message_of(record)
+        return message_of(record, self.outputs.objects(record), self.outputs.partial_failure(record))
 
     def publish(self, record: Record, message: dict[str, Any] | None = None) -> str:
         """Publish the ending of `record` (its `message`, made here if not given); returns the SNS message id.
         Raises the classified error."""
         arn, status = record.arn, record.invocation.status
+        message = self.message(record) if message is None else message
         request: dict[str, Any] = {
             "TopicArn": self.topic_arn,
-            "Message": encode(self.message(record) if message is None else message),
+            "Message": encode(message),
             "Subject": f"Bedrock async invocation {status}: {arn.rsplit('/', 1)[-1]}",
             "MessageAttributes": {
                 "status": {"DataType": "String", "StringValue": status},
                 "modelId": {"DataType": "String", "StringValue": record.invocation.model_id},
             },
         }
+        for flag in ("partialFailure", "lost"):  # filter on it, or on its absence ({"exists": false})
+            if message.get(flag):
+                request["MessageAttributes"][flag] = {"DataType": "String", "StringValue": "true"}
         if self._fifo:
             request["MessageGroupId"] = arn
             request["MessageDeduplicationId"] = deduplication_id(arn, status)
         return str(call(self.client.publish, **request)["MessageId"])
-
-    def _outputs_of(self, record: Record) -> list[dict[str, Any]] | None:
-        if self.outputs is None or record.invocation.status != COMPLETED:
-            return None
-        return self.outputs.objects(record)

@@ -1,11 +1,13 @@
-"""What a completed invocation wrote: the objects under its output folder, for buckets the user named."""
+"""What a completed invocation wrote: the objects under its output folder, and what its output says failed in part,
+for buckets the user named."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from .errors import TrackerError, call
-from .telemetry import count_error, logger
+from .errors import TrackerError, UnexpectedAnswer, call
+from .telemetry import PARTIAL_FAILURES, count, count_error, logger
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
     from types_boto3_s3.client import S3Client
@@ -13,6 +15,12 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
     from .records import Record
 
 MAX_OBJECTS = 100  # a notification stays far below SNS's 256 KiB
+# The one model whose async output says that part of a completed job failed (the Nova guide's async output): its
+# result file gives each modality's status, SUCCESS, PARTIAL_SUCCESS or FAILURE, with a reason and a message. Nova
+# Reel, Luma Ray2 and Marengo document no such report (a job fails or completes whole).
+REPORTS = {"amazon.nova-2-multimodal-embeddings": "segmented-embedding-result.json"}
+MAX_REPORT_BYTES = 64 * 1024  # a few modalities' entries; a larger file is not the documented one
+REPORTED_FIELDS = ("embeddingType", "status", "failureReason", "message")
 
 
 class OutputLister:
@@ -40,3 +48,43 @@ class OutputLister:
             )
             return None
         return [{"key": item["Key"], "size": item["Size"]} for item in answer.get("Contents", [])]
+
+    def partial_failure(self, record: Record) -> list[dict[str, Any]] | None:
+        """The parts a completed invocation's output reports failed (each modality not SUCCESS, with its reason and
+        message), read with one bounded GetObject; None when its model reports nothing, nothing failed, or the report
+        could not be read (logged and counted: the notification goes out without it)."""
+        invocation = record.invocation
+        report = next((name for model, name in REPORTS.items() if invocation.model_id.startswith(model)), None)
+        location = invocation.output_location
+        if report is None or location is None or location[0] not in self.buckets:
+            return None
+        bucket, prefix = location
+        key = f"{prefix.rstrip('/')}/{report}" if prefix else report
+        try:
+            answer = call(self.client.get_object, Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_REPORT_BYTES - 1}")
+            results = _failed_parts(call(answer["Body"].read, MAX_REPORT_BYTES))
+        except TrackerError as error:
+            count_error(f"output_report_{error.kind}")
+            logger.warning(
+                "could not read the invocation's output report",
+                extra={"invocationArn": record.arn, "key": key, "reason": error.reason},
+            )
+            return None
+        if results:
+            count(PARTIAL_FAILURES)
+        return results or None
+
+
+def _failed_parts(data: bytes) -> list[dict[str, Any]]:
+    try:
+        report = json.loads(data)
+        results = report["embeddingResults"]
+        if not isinstance(results, list) or not all(isinstance(result, dict) for result in results):
+            raise TypeError("embeddingResults is not a list of objects")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UnexpectedAnswer(f"not the documented result file: {exc}") from exc
+    return [
+        {name: result[name] for name in REPORTED_FIELDS if name in result}
+        for result in results
+        if result.get("status") != "SUCCESS"
+    ]

@@ -73,6 +73,7 @@ class Record:
     channels: dict[str, str] = field(default_factory=dict)  # by channel: PENDING, PUBLISHED, SKIPPED or REFUSED
     refusals: int = 0  # sends refused until someone acts, in a row: each waits longer for the next retry
     unknown_since: datetime | None = None  # the first send whose outcome is unknown: a FIFO topic's window opened
+    lost: bool = False  # ended by the tracker: Bedrock stopped knowing it while it was in progress (Tracker.check)
 
     @property
     def arn(self) -> str:
@@ -90,6 +91,7 @@ class Record:
             channels={name: str(item[name]) for name in SENT_FIELDS if name in item},
             refusals=int(item.get("refusals", 0)),
             unknown_since=parse_iso(str(item["unknownSince"])) if "unknownSince" in item else None,
+            lost=item.get("lost") is True,
         )
 
 
@@ -155,6 +157,7 @@ class RecordStore:
         lease_until: datetime,
         existing_only: bool = False,
         work: str = POLL,
+        lost: bool = False,
     ) -> Observation:
         """Store what Bedrock said. Only a record still in progress (or none) changes, so an ending is recorded once.
 
@@ -177,6 +180,8 @@ class RecordStore:
         assign("firstSeenAt", iso(now), "if_not_exists(#firstSeenAt, :firstSeenAt)")
         if context is not None:  # the first submission's context stays: a resubmission is harmless
             assign("context", context, "if_not_exists(#context, :context)")
+        if lost:
+            assign("lost", True)
         if invocation.ended:
             assign("work", NOTIFY)
             assign("dueAt", epoch(lease_until))
@@ -239,6 +244,25 @@ class RecordStore:
         except AlreadyDone:  # another run recorded it in the meantime
             return Observation(record=self.record(invocation.invocation_arn), ended_now=False, created=False)
         return Observation(record=Record.of(_item(answer["Attributes"])), ended_now=False, created=True)
+
+    def mark_unknown(self, arn: str, *, now: datetime) -> dict[str, Any]:
+        """Bedrock answered that it does not know this in-progress invocation: count the answer and keep when it
+        first did (`forgottenSince`, `forgottenAnswers`). Returns the record's item; AlreadyDone if not in progress."""
+        answer = call(
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"invocationArn": {"S": arn}},
+            UpdateExpression="SET #forgottenSince = if_not_exists(#forgottenSince, :now) ADD #forgottenAnswers :one",
+            ConditionExpression="#status = :inProgress",
+            ExpressionAttributeNames={
+                "#forgottenSince": "forgottenSince",
+                "#forgottenAnswers": "forgottenAnswers",
+                "#status": "status",
+            },
+            ExpressionAttributeValues=_values({"now": iso(now), "one": 1, "inProgress": IN_PROGRESS}),
+            ReturnValues="ALL_NEW",
+        )
+        return _item(answer["Attributes"])
 
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> Record | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""

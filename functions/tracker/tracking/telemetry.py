@@ -38,6 +38,8 @@ OUTPUT_EVENTS_UNTRACKED = "OutputEventsUntracked"  # of those, objects of no tra
 CHECKS_HANDED_OFF = "ChecksHandedOff"
 CALLBACKS_RESUMED = "CallbacksResumed"  # waiting workflows told of their job's end (callbacks.py)
 CALLBACKS_GONE = "CallbacksGone"  # of those, ones that can never be resumed (timed out, invalid, gone): not retried
+INVOCATIONS_LOST = "InvocationsLost"  # ended by the tracker: Bedrock no longer knew them (Tracker.check)
+PARTIAL_FAILURES = "PartialFailures"  # completed jobs whose output reports that a part failed
 
 
 def count(name: str, value: int = 1) -> None:
