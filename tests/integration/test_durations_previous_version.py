@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import pytest
-
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
 from tests.integration.test_shared_durations import learn
@@ -30,7 +28,6 @@ def previous_numbers(text: str) -> list[float]:
     return [float(value) for value in text.split(",") if value]
 
 
-@pytest.mark.xfail(strict=True, reason="adv1: `SEEN@d1,...` is not a number list: the previous version cannot read it")
 def test_durations_this_version_saved_are_read_by_the_previous_one(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
