@@ -328,8 +328,8 @@ class Tracker:
             return
         try:
             state = self.records.state()
-            merged = self.durations.merged(state.get("durations") or {})
-            self.records.save_durations(merged, version=int(state.get("durationsVersion", 0)))
+            merged, seen = self.durations.merged(state.get("durations") or {}, state.get("durationsSeen"))
+            self.records.save_durations(merged, seen=seen, version=int(state.get("durationsVersion", 0)))
         except AlreadyDone:  # another environment saved meanwhile: ours go with the next run
             return
         except TrackerError as exc:

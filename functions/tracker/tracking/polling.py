@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from .invocations import COMPLETED, Invocation
 
@@ -41,8 +42,9 @@ def profile_floor(model_id: str) -> timedelta:
 class Durations:
     """Recent job durations per model: those every execution environment saved in the shared item (`shared`), and
     those this one has seen since it last saved (`unsaved`), with when each model's last job was seen to end (epoch
-    seconds): stored with its durations (`SEEN@d1,d2,...`), it says which models to keep, since DynamoDB promises no
-    order for a Map's keys. Safe to share between threads."""
+    seconds): stored beside its durations (a map of its own, `durationsSeen`), it says which models to keep, since
+    DynamoDB promises no order for a Map's keys. The durations keep the format every version reads (`d1,d2,...`): a
+    version rolled back to still reads what this one saved. Safe to share between threads."""
 
     shared: dict[str, list[float]] = field(default_factory=dict)
     unsaved: dict[str, list[float]] = field(default_factory=dict)
@@ -105,16 +107,22 @@ class Durations:
             waited = self.first_unsaved is not None and now - self.first_unsaved >= SAVE_AFTER
             return new >= SAVE_EVERY or (new > 0 and waited)
 
-    def merged(self, stored: dict[str, str]) -> dict[str, str]:
+    def merged(
+        self, stored: dict[str, str], stored_seen: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, str], dict[str, int]]:
         """What to save: the stored durations with this environment's new ones, the most recent MEMORY per model,
-        the MODELS models most recently seen (by the time stored with each, whatever order the Map's keys come in)."""
+        the MODELS models most recently seen (by the time stored for each in `stored_seen`, whatever order the Map's
+        keys come in); and those times, to store beside them."""
         with self._lock:
             merged = {model: _stored(text) for model, text in stored.items()}
+            for model, (seen, values) in merged.items():
+                merged[model] = (max(seen, float((stored_seen or {}).get(model, 0))), values)
             for model, values in self.unsaved.items():
                 seen, known = merged.get(model, (0.0, []))
                 merged[model] = (max(seen, self.seen_at.get(model, 0.0)), (known + values)[-MEMORY:])
         kept = sorted(merged.items(), key=lambda entry: (entry[1][0], entry[0]))[-MODELS:]
-        return {model: f"{seen:.0f}@" + ",".join(f"{value:.1f}" for value in values) for model, (seen, values) in kept}
+        durations = {model: ",".join(f"{value:.1f}" for value in values) for model, (_, values) in kept}
+        return durations, {model: int(seen) for model, (seen, _) in kept}
 
     def saved(self, stored: dict[str, str]) -> None:
         with self._lock:
@@ -123,8 +131,8 @@ class Durations:
 
 
 def _stored(text: str) -> tuple[float, list[float]]:
-    """A model's stored durations: when its last job was seen to end (0 if saved before that was stored), and its
-    durations."""
+    """A model's stored durations: when its last job was seen to end (0 unless stored as `SEEN@d1,...`, as one
+    version did), and its durations."""
     seen, _, numbers = text.rpartition("@")
     return float(seen or 0), [float(value) for value in numbers.split(",") if value]
 

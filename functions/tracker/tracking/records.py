@@ -392,13 +392,14 @@ class RecordStore:
         """The shared item (learned durations, the sweeps' state), as stored; empty if there is none yet."""
         return self.get(STATE) or {}
 
-    def save_durations(self, durations: dict[str, str], *, version: int) -> None:
-        """Replace the learned durations, if nobody saved others since `version` was read (AlreadyDone if they did)."""
+    def save_durations(self, durations: dict[str, str], *, version: int, seen: dict[str, int] | None = None) -> None:
+        """Replace the learned durations and when each model was last seen, if nobody saved others since `version`
+        was read (AlreadyDone if they did)."""
         self._update(
             STATE,
-            "SET #durations = :durations, #durationsVersion = :next",
+            "SET #durations = :durations, #durationsSeen = :seen, #durationsVersion = :next",
             "attribute_not_exists(#durationsVersion) OR #durationsVersion = :version",
-            {"durations": durations, "next": version + 1, "version": version},
+            {"durations": durations, "seen": seen or {}, "next": version + 1, "version": version},
         )
 
     def mark_sweeps_incomplete(self, since: datetime) -> None:
