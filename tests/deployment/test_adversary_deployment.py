@@ -19,7 +19,6 @@ from tests.deployment.test_deploy_limits import ACCOUNT, TRANSLATED, resolve
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.xfail(strict=True, reason="make publish runs sam publish without --fail-on-same-version")
 def test_make_publish_fails_when_sar_already_holds_the_version(tmp_path: Path) -> None:
     """`sam publish` without `--fail-on-same-version` does not fail on a version SAR already holds.
 
