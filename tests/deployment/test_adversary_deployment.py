@@ -64,7 +64,6 @@ def condition_keys(statement: dict[str, Any]) -> set[str]:
     return {key for operator in statement.get("Condition", {}).values() for key in operator}
 
 
-@pytest.mark.xfail(strict=True, reason="GetEventSourceMapping and TagResource conditioned on lambda:FunctionArn")
 def test_the_deployer_policy_conditions_no_action_on_a_key_its_requests_never_carry() -> None:
     """A condition on a key the request does not carry does not match (IAM User Guide, "Condition element": a
     condition key that is not present in the request context evaluates to false, except with ...IfExists and the
