@@ -134,7 +134,6 @@ def test_whatever_the_sender_parameters_accept_makes_a_queue_policy_sqs_takes(pa
     assert principals(document) <= 50
 
 
-@pytest.mark.xfail(strict=True, reason="PermissionsBoundaryArn's pattern wants a 12-digit account")
 def test_the_permissions_boundary_may_be_an_aws_managed_policy() -> None:
     """IAM User Guide, "Permissions boundaries for IAM entities": "You can use an AWS managed policy or a customer
     managed policy to set the boundary for an IAM entity (user or role)". An AWS managed policy's ARN names the
