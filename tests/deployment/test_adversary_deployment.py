@@ -11,9 +11,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.validate import ParamValidator
 
-from localrun import template
+from localrun import sar_check, template
 from tests.deployment.test_deploy_limits import ACCOUNT, TRANSLATED, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +148,37 @@ def test_the_permissions_boundary_may_be_an_aws_managed_policy() -> None:
     assert re.fullmatch(pattern, "")
     assert not re.fullmatch(pattern, "arn:aws:iam::12345:policy/x")
     assert not re.fullmatch(pattern, "team-boundary")
+
+
+@pytest.mark.xfail(strict=True, reason="sar_check checks only string values against the fields' patterns")
+@pytest.mark.parametrize(("field", "written"), [("SemanticVersion", "1.0"), ("Name", "2026")])
+def test_metadata_yaml_reads_as_a_number_is_refused_offline(tmp_path: Path, field: str, written: str) -> None:
+    """Unquoted, `SemanticVersion: 1.0` or `Name: 2026` is a YAML number, not a string. `sam publish` hands the
+    metadata's values to SAR's CreateApplication as they are (samcli/vendor/serverlessrepo/publish.py,
+    _create_application_request), and botocore's parameter validation refuses a number where the API's shape
+    wants a string, before anything is sent, but after `make publish` has built and packaged; the offline check
+    must refuse it first, as it refuses the quoted "1.0" (tests/deployment/test_sar_check.py)."""
+    text = template.TEMPLATE.read_text()
+    current = template.template()["Metadata"]["AWS::ServerlessRepo::Application"][field]
+    spoiled = text.replace(f"    {field}: {current}\n", f"    {field}: {written}\n", 1)
+    assert spoiled != text
+    path = tmp_path / "template.yaml"
+    path.write_text(spoiled)
+    for name in ("LICENSE", "README.md"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    value = template.load(path)["Metadata"]["AWS::ServerlessRepo::Application"][field]
+    assert not isinstance(value, str)
+
+    shape = (
+        boto3.session.Session(region_name="us-east-1")
+        .client("serverlessrepo")
+        .meta.service_model.operation_model("CreateApplication")
+        .input_shape
+    )
+    request = {"Author": "a", "Description": "d", "Name": "n", "SemanticVersion": "1.0.0", field: value}
+    assert ParamValidator().validate(request, shape).has_errors()  # what sam publish would meet
+
+    published = tmp_path / "published.txt"
+    published.write_text("")
+    found = sar_check.refusals(path, region="us-east-1", published=published)
+    assert any(field in reason for reason in found), found
