@@ -150,6 +150,8 @@ def _metadata(document: dict[str, Any], folder: Path, source_code_url: str | Non
         if value is None:
             if required:
                 found.append(f"{METADATA}.{name} is missing")
+        elif not isinstance(value, (str, dict)):  # YAML read it as a number (quote it); a dict is refused above
+            found.append(f"{METADATA}.{name} {value!r} is a {type(value).__name__}, not the string SAR takes")
         elif isinstance(value, str) and not re.fullmatch(pattern, value):
             found.append(f"{METADATA}.{name} {value!r} is not what SAR takes ({pattern})")
     labels = application.get("Labels", [])
