@@ -70,8 +70,8 @@ def test_the_deployer_policy_conditions_no_action_on_a_key_its_requests_never_ca
     """A condition on a key the request does not carry does not match (IAM User Guide, "Condition element": a
     condition key that is not present in the request context evaluates to false, except with ...IfExists and the
     negated operators): an action allowed only under `ArnLike lambda:FunctionArn` is never allowed unless the action
-    carries that key. docs/deployer-policy.json grants lambda:GetEventSourceMapping (which CloudFormation calls to
-    read back the intake and checks queues' event source mappings) and lambda:TagResource only so: neither is granted.
+    carries that key. docs/deployer-policy.json listed lambda:GetEventSourceMapping (the read of the two queues'
+    event source mappings it means to allow) and lambda:TagResource only under that condition: neither was granted.
     """
     for statement in deployer_statements():
         if "lambda:FunctionArn" in condition_keys(statement):
