@@ -181,3 +181,27 @@ def test_metadata_yaml_reads_as_a_number_is_refused_offline(tmp_path: Path, fiel
     published.write_text("")
     found = sar_check.refusals(path, region="us-east-1", published=published)
     assert any(field in reason for reason in found), found
+
+
+# semver.org's grammar, "Is there a suggested regular expression (RegEx) to check a SemVer string?" (SemVer 2.0.0).
+SEMVER = (
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+
+
+@pytest.mark.xfail(strict=True, reason="sar_check's SemanticVersion pattern takes pre-releases SemVer forbids")
+@pytest.mark.parametrize(
+    "version", ["1.0.0-01", "1.0.0-rc..1", "1.0.0-.", "1.0.0+build..1", "1.0.0-rc.", "0.1.0-beta.007"]
+)
+def test_a_version_semver_forbids_is_refused_offline(version: str) -> None:
+    """AWS SAM Developer Guide, "AWS SAM template Metadata section properties": SemanticVersion is "the semantic
+    version of the application", per the Semantic Versioning specification (semver.org); SAR's API says the same
+    ("The semantic version of the application: https://semver.org/"). SemVer 2.0.0, rule 9: pre-release identifiers
+    "MUST NOT be empty" and numeric ones "MUST NOT include leading zeroes"; rule 10: build identifiers "MUST NOT be
+    empty". sar_check's pattern refuses "1.0" as not a semantic version, but takes these."""
+    assert re.fullmatch(SEMVER, version) is None  # not a semantic version
+    assert re.fullmatch(SEMVER, "1.0.0-rc.1+build.7")  # one that is
+    assert re.fullmatch(sar_check.FIELDS["SemanticVersion"][1], "1.0.0-rc.1+build.7")
+    assert re.fullmatch(sar_check.FIELDS["SemanticVersion"][1], version) is None
