@@ -104,7 +104,8 @@ build: $(SAM_VENV)/.installed
 # README, a version already in sar-published.txt for the Region): nothing is built or sent then. SAR keeps no
 # intrinsic functions in its metadata: where the publisher's copy lives is given here, and LICENSE and README.md go
 # beside the built template, where `sam package` looks for them. A publish that succeeds is recorded in
-# sar-published.txt (commit it).
+# sar-published.txt (commit it). That record knows only this clone's publishes: `sam publish` is told to fail on a
+# version SAR already holds (without --fail-on-same-version it only warns, exits 0, and nothing new is published).
 #   make publish SOURCE_CODE_URL=https://github.com/you/bedrock-async-tracker [HOME_PAGE_URL=...] [REGION=...]
 PUBLISH_REGION = $(or $(REGION),$(AWS_DEFAULT_REGION))
 SAR_PUBLISHED ?= sar-published.txt
@@ -120,7 +121,7 @@ publish: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(SAR_CHECK) .aws-sam/build/template.yaml
 	$(SAM) package --template-file .aws-sam/build/template.yaml --output-template-file .aws-sam/packaged.yaml \
 		--resolve-s3 --region $(PUBLISH_REGION)
-	$(SAM) publish --template .aws-sam/packaged.yaml --region $(PUBLISH_REGION)
+	$(SAM) publish --template .aws-sam/packaged.yaml --region $(PUBLISH_REGION) --fail-on-same-version
 	$(SAR_CHECK) template.yaml --record
 
 clean:

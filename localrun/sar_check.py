@@ -87,7 +87,13 @@ FIELDS: dict[str, tuple[bool, str]] = {
     "SpdxLicenseId": (False, r"[A-Za-z0-9.+-]+"),
     "LicenseUrl": (True, r".+"),  # optional for SAR, but an application without one cannot be shared publicly
     "ReadmeUrl": (True, r".+"),
-    "SemanticVersion": (True, r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?"),
+    # SemVer 2.0.0 (semver.org's own grammar): no empty identifier, no leading zero in a numeric pre-release one.
+    "SemanticVersion": (
+        True,
+        r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+        r"(-(0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*)?"
+        r"(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?",
+    ),
     "HomePageUrl": (False, r"https?://\S+"),
     "SourceCodeUrl": (False, r"https?://\S+"),
 }
@@ -150,6 +156,8 @@ def _metadata(document: dict[str, Any], folder: Path, source_code_url: str | Non
         if value is None:
             if required:
                 found.append(f"{METADATA}.{name} is missing")
+        elif not isinstance(value, (str, dict)):  # YAML read it as a number (quote it); a dict is refused above
+            found.append(f"{METADATA}.{name} {value!r} is a {type(value).__name__}, not the string SAR takes")
         elif isinstance(value, str) and not re.fullmatch(pattern, value):
             found.append(f"{METADATA}.{name} {value!r} is not what SAR takes ({pattern})")
     labels = application.get("Labels", [])

@@ -51,7 +51,14 @@ def test_the_deployer_may_create_every_resource_type_the_stack_has() -> None:
 
 
 def test_the_deployer_policy_scopes_to_the_stacks_names_where_the_service_allows() -> None:
-    unscoped = {"cloudformation:ValidateTemplate", "logs:DescribeLogGroups", "kms:CreateKey"}
+    # lambda:GetEventSourceMapping takes no resource and no condition (Lambda Developer Guide, "Resources and
+    # conditions for Lambda actions"): under the lambda:FunctionArn condition it would never be granted.
+    unscoped = {
+        "cloudformation:ValidateTemplate",
+        "logs:DescribeLogGroups",
+        "kms:CreateKey",
+        "lambda:GetEventSourceMapping",
+    }
     for statement in statements():
         assert statement["Effect"] == "Allow"
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
