@@ -104,32 +104,43 @@ def principals(document: dict[str, Any]) -> int:
     return count
 
 
-SENDER_ACCOUNTS = ",".join(str(210000000000 + i) for i in range(51))
-SENDER_ROLES = ",".join(f"arn:aws:iam::{ACCOUNT}:role/bedrock-producers/video-sender-{i:02d}" for i in range(60))
-SENDER_RULES = ",".join(f"arn:aws:events:us-east-1:{ACCOUNT}:rule/forward-video-jobs-{i:02d}" for i in range(60))
+def longest(name: str, one: str) -> str:
+    """The longest value of `name` made of copies of `one` that the parameter's AllowedPattern and MaxLength take."""
+    parameter = template.template()["Parameters"][name]
+    values = [one]
+    while len(",".join([*values, one])) <= int(parameter["MaxLength"]) and re.fullmatch(
+        parameter["AllowedPattern"], ",".join([*values, one])
+    ):
+        values.append(one)
+    value = ",".join(values)
+    assert re.fullmatch(parameter["AllowedPattern"], value)
+    return value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AllowedSenderAccounts, AllowedSenderPrincipalArns and AllowedSenderRuleArns are unbounded "
-    "CommaDelimitedLists: values CloudFormation accepts make an intake queue policy SQS refuses",
-)
+SENDER_ACCOUNTS = longest("AllowedSenderAccounts", "210000000000")
+SENDER_ROLES = longest("AllowedSenderPrincipalArns", f"arn:aws:iam::{ACCOUNT}:role/bedrock-producers/video-sender-x")
+SENDER_RULES = longest("AllowedSenderRuleArns", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/forward-video-jobs-x")
+
+
 @pytest.mark.parametrize(
     "parameters",
     [
         {"AllowedSenderAccounts": SENDER_ACCOUNTS},
         {"AllowedSenderPrincipalArns": SENDER_ROLES, "AllowedSenderRuleArns": SENDER_RULES},
+        {
+            "AllowedSenderAccounts": SENDER_ACCOUNTS,
+            "AllowedSenderOrgId": "o-" + "a" * 32,
+            "AllowedSenderPrincipalArns": SENDER_ROLES,
+            "AllowedSenderRuleArns": SENDER_RULES,
+        },
     ],
-    ids=["51 accounts", "60 roles and 60 rules"],
+    ids=["most accounts", "most roles and rules", "all at their longest"],
 )
 def test_whatever_the_sender_parameters_accept_makes_a_queue_policy_sqs_takes(parameters: dict[str, str]) -> None:
     """Amazon SQS Developer Guide, "Amazon SQS policy quotas": a queue policy holds at most 8,192 bytes and 50
     principals; SetQueueAttributes (what AWS::SQS::QueuePolicy calls) refuses a larger one, and the deploy fails
-    and rolls back. The sender parameters have no AllowedPattern or MaxLength (unlike OutputBucketArns, whose bound
-    tests/deployment/test_deploy_limits.py checks): each value here is under 4,096 characters, and each ARN and
-    account is one the parameter's description invites. The policy is measured as compact JSON, less than SQS
-    counts. Fix: make them Strings with an AllowedPattern and a MaxLength that keep the policy within both quotas
-    (50 principals: at most 49 other accounts beside this one), and `!Split` them where a list is needed."""
+    and rolls back. Each sender parameter is bounded (AllowedPattern, MaxLength): at the longest values they take,
+    the policy (measured as compact JSON, less than SQS counts) stays within both quotas."""
     assert all(len(value) <= 4096 for value in parameters.values())
     document = intake_policy(parameters)
     assert len(json.dumps(document, separators=(",", ":")).encode()) <= 8192

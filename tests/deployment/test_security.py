@@ -140,7 +140,9 @@ def test_the_intake_queue_admits_eventbridge_only_for_the_rules_named() -> None:
     (events,) = [s for s in statements if "events.amazonaws.com" in str(s)]
     condition, allow, otherwise = events["Fn::If"]
     assert (condition, otherwise) == ("HasSenderRules", {"Ref": "AWS::NoValue"})
-    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "AllowedSenderRuleArns"}}}
+    assert allow["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::Split": [",", {"Ref": "AllowedSenderRuleArns"}]}}
+    }
 
 
 def test_the_function_may_send_to_the_checks_queue_and_read_the_id_index_only() -> None:
