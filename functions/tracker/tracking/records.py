@@ -330,6 +330,19 @@ class RecordStore:
             ExpressionAttributeValues=_values({"since": epoch(since)}),
         )
 
+    def mark_sweep_complete_at(self, started: datetime) -> None:
+        """A sweep that started at `started` asked about all due work: every environment's next sweep starts from
+        there (polling.forced), unless a sweep that started later said so first."""
+        try:
+            self._update(
+                STATE,
+                "SET #lastCompleteSweep = :started",
+                "attribute_not_exists(#lastCompleteSweep) OR #lastCompleteSweep < :started",
+                {"started": epoch(started)},
+            )
+        except AlreadyDone:
+            return
+
     def mark_sweeps_complete(self, seen: int) -> None:
         """A sweep asked about all due work since the mark it read: remove it, unless a newer one replaced it."""
         try:

@@ -35,8 +35,6 @@ from .telemetry import (
 from .timers import Timers
 
 Action = Callable[[DueItem, datetime], str]
-# A new execution environment does not know when the last sweep ran; the schedule says about one period ago.
-COLD_SINCE = 1.5  # periods back, to cover a sweep that ran a little late
 
 
 @dataclass
@@ -121,7 +119,7 @@ class Sweep:
                 gauge(INVOCATIONS_IN_PROGRESS, sum(self.records.count(work) for work in IN_PROGRESS_WORK))
             except TrackerError as exc:  # a missing data point on the dashboard, nothing more
                 count_error(exc.kind)
-        self._write_state(state, complete=complete, since=since)
+        self._write_state(state, complete=complete, since=since, started=started)
         logger.info("sweep finished", extra=report.as_dict())
         return report
 
@@ -135,27 +133,38 @@ class Sweep:
         return state
 
     def _since(self, started: datetime, state: dict[str, Any] | None) -> datetime | None:
-        """Since when forced checks are known to be made: this environment's last complete sweep or, new, about one
-        period ago; earlier if a sweep has since left due work unasked. None (ask everything due) without state."""
+        """Since when forced checks are known to be made: the start of the last complete sweep of any environment (the
+        shared item keeps it: sweeps are missed, throttled or late, so a new environment cannot guess it from the
+        schedule), or of this one's; earlier if a sweep has since left due work unasked. None (ask everything due)
+        without state, or before any sweep was complete."""
         if state is None:
             return None
-        since = self.since or started - self.period * COLD_SINCE
+        shared = state.get("lastCompleteSweep")
+        known = [moment for moment in (self.since, shared and datetime.fromtimestamp(int(shared), UTC)) if moment]
+        if not known:
+            return None
+        since = max(known)
         incomplete = state.get("incompleteSince")
         if incomplete is not None:
             since = min(since, datetime.fromtimestamp(int(incomplete), UTC))
         return since
 
-    def _write_state(self, state: dict[str, Any] | None, *, complete: bool, since: datetime | None) -> None:
-        """Say whether due work was left unasked (a write only when that changes), and save the durations learned
-        when that is worth a write."""
+    def _write_state(
+        self, state: dict[str, Any] | None, *, complete: bool, since: datetime | None, started: datetime
+    ) -> None:
+        """Say whether due work was left unasked (a write only when that changes) or, complete, when this sweep
+        started (a write each complete sweep, for every environment's next), and save the durations learned when
+        that is worth a write."""
         self.tracker.share_what_was_learned()
         if state is None:
             return
         try:
             if not complete:
                 self.records.mark_sweeps_incomplete(since or self.clock())
-            elif "incompleteSince" in state:
-                self.records.mark_sweeps_complete(int(state["incompleteSince"]))
+            else:
+                self.records.mark_sweep_complete_at(started)
+                if "incompleteSince" in state:
+                    self.records.mark_sweeps_complete(int(state["incompleteSince"]))
         except TrackerError as exc:
             count_error(exc.kind)
 
