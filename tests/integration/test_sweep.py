@@ -15,6 +15,7 @@ from tests.helpers import (
     arn,
     fail_on_the_wire,
     load_event,
+    patient_session,
     sqs_event,
     start_on_bedrock,
 )
@@ -181,7 +182,7 @@ def test_two_sweeps_at_once_notify_each_ending_once(
         stack.simulator.end(invocation, failed=invocation.endswith("7"))
         clock.advance(PAST_THE_FLOOR)  # past its first possible end: a sweep asks
     # two execution environments, each with its own clients, as two concurrent Lambda invocations have
-    runtimes = [Runtime.build(Settings.from_env(), clock=clock) for _ in range(3)]
+    runtimes = [Runtime.build(Settings.from_env(), clock=clock, session=patient_session()) for _ in range(3)]
     barrier = threading.Barrier(len(runtimes))
     reports: list[dict[str, object]] = []
 
