@@ -89,6 +89,7 @@ class World:
     submitted: list[str] = field(default_factory=list)
     session: boto3.session.Session = field(default_factory=boto3.session.Session)
     patient_clients: boto3.session.Session = field(default_factory=patient_session)
+    hidden: list[str] = field(default_factory=list)  # receipt handles of messages a run handed back
 
     def environment(self, *, patient: bool = False, **changes: Any) -> Runtime:
         """A new execution environment (its own clients), sharing the test's clock. Its clients come from one boto3
@@ -127,7 +128,8 @@ class World:
 
     def deliver(self, runtime: Runtime, *, budget: float = 60.0, batch: int = 10) -> dict[str, Any]:
         """One event source mapping step: receive up to `batch` messages, invoke, delete what succeeded (nothing if
-        the run died)."""
+        the run died). What was not deleted stays hidden until `redeliver` says its visibility timeout passed: SQS
+        counts that timeout in real time, which must not decide a test (a busy machine receives slowly)."""
         sqs = self.stack.client("sqs")
         messages: list[dict[str, Any]] = []
         while len(messages) < batch:
@@ -135,7 +137,7 @@ class World:
                 QueueUrl=self.resources.queue_url,
                 MaxNumberOfMessages=min(10, batch - len(messages)),
                 AttributeNames=["All"],
-                VisibilityTimeout=1,
+                VisibilityTimeout=900,
             ).get("Messages", [])
             if not received:
                 break
@@ -148,12 +150,22 @@ class World:
             with killed_at(context.passed):
                 response = runtime.handle(event, context)
         except (Crash, Killed):  # Lambda hands the whole batch back
+            self.hidden += [message["ReceiptHandle"] for message in messages]
             return {"received": len(messages), "crashed": True}
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for message in messages:
             if message["MessageId"] not in failed:
                 sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                self.hidden.append(message["ReceiptHandle"])
         return {"received": len(messages), "failed": len(failed)}
+
+    def redeliver(self) -> None:
+        """The visibility timeout of every message a run handed back has passed: SQS delivers them again."""
+        sqs = self.stack.client("sqs")
+        for handle in self.hidden:
+            sqs.change_message_visibility(QueueUrl=self.resources.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+        self.hidden.clear()
 
     def sweep(self, runtime: Runtime, *, budget: float = 60.0) -> dict[str, Any]:
         context = LambdaContext(timeout=budget, clock=self.clock)
