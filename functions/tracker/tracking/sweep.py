@@ -32,7 +32,7 @@ from .telemetry import (
     gauge,
     logger,
 )
-from .timers import Timers
+from .timers import BATCH, Timers
 
 Action = Callable[[DueItem, datetime], str]
 
@@ -91,6 +91,7 @@ class Sweep:
         # When the last sweep of this execution environment that asked about all due work began (polling.forced).
         self.since: datetime | None = None
         self._run_since: datetime | None = None  # the `since` of the sweep in progress
+        self._budget = timedelta(0)  # how long the run in progress had (a run of the checks queue has as long)
         self._handing_off = False
 
     def run(self, *, deadline: datetime) -> SweepReport:
@@ -99,6 +100,7 @@ class Sweep:
         count(SWEEPS)
         report = SweepReport()
         started = self.clock()
+        self._budget = deadline - started
         state = self._read_state()
         since = self._since(started, state)
         if self.discovery is not None:
@@ -222,7 +224,12 @@ class Sweep:
             return items
         self._handing_off = True  # from here on, every page goes to the others
         rest = [item for item in items[reachable:] if self.tracker.worth_asking(item, since=self._run_since, work=work)]
-        handed = self.timers.hand_off([item.arn for item in rest])
+        # A handed-off check that fails is made up: the consumer hands on what it could not check and, where it
+        # cannot, marks sweeps incomplete from this sweep's `since` (checks.Checks), so this sweep counts as complete.
+        # Each message is what one run of the checks queue can check before its deadline at this pace.
+        per_message = int((self._budget - TRACK).total_seconds() * self.pace.rate() / BATCH)
+        since = int(self._run_since.timestamp()) if self._run_since is not None else 0
+        handed = self.timers.hand_off([item.arn for item in rest], since=since, per_message=per_message)
         count(CHECKS_HANDED_OFF, handed)
         report.outcomes["handed_off"] += handed
         if handed < len(rest):
@@ -254,6 +261,6 @@ class Sweep:
 
     def _time_long_job(self, item: DueItem) -> None:
         """A job too long for a timer when it was recorded (SQS delays 15 minutes at most) gets its first from a
-        sweep, once it would go off within a period; its later timers follow from there."""
-        if item.submit_time is not None and item.model_id is not None:
-            self.tracker.set_timer_for(item.arn, item.submit_time, item.model_id, heard=False, within=self.period)
+        sweep, once it would go off within a period; its later timers follow from there. One series per job: the
+        record says it has one, and a sweep starts another only once its next timer is a period overdue."""
+        self.tracker.start_timer_series(item, within=self.period, stale=self.period)
