@@ -67,9 +67,11 @@ class DayTimers:
         self.day.push(self.day.clock() + max(delay, timedelta(0)), "check", body)
         return True
 
-    def hand_off(self, arns: list[str]) -> int:
-        for start in range(0, len(arns), 100):
-            self.day.push(self.day.clock(), "check", json.dumps({"check": arns[start : start + 100]}))
+    def hand_off(self, arns: list[str], *, since: int = 0, per_message: int = 100, again: bool = False) -> int:
+        size = max(1, min(per_message, 100))  # as timers.Timers.hand_off sizes them
+        for start in range(0, len(arns), size):
+            body = {"check": arns[start : start + size], "reason": "handoff", "since": since}
+            self.day.push(self.day.clock(), "check", json.dumps({**body, **({"again": True} if again else {})}))
         return len(arns)
 
 

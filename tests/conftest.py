@@ -16,7 +16,7 @@ import pytest
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaContext, LambdaDriver
 from localrun.stack import EventDelivery, LocalAws, Resources
-from tests.helpers import Invoke, LogLines
+from tests.helpers import Invoke, LogLines, patient_session
 
 # What the template's Globals give the function, set before any test imports its modules (Powertools reads
 # them when its objects are built, once per process, as in Lambda).
@@ -74,13 +74,14 @@ def environment(stack: LocalAws, resources: Resources, monkeypatch: pytest.Monke
 
 @pytest.fixture
 def app(environment: dict[str, str], clock: Clock) -> ModuleType:
-    """The handler module, imported as a cold start with this test's environment, its runtime on the test's clock."""
+    """The handler module, imported as a cold start with this test's environment, its runtime on the test's clock
+    (its clients patient: the local stack's speed decides nothing)."""
     from tracking.config import Settings
     from tracking.runtime import Runtime
 
     sys.modules.pop("app", None)
     module = importlib.import_module("app")
-    module.runtime = Runtime.build(Settings.from_env(), clock=clock)
+    module.runtime = Runtime.build(Settings.from_env(), clock=clock, session=patient_session())
     return module
 
 

@@ -26,6 +26,25 @@ ACCOUNT = "123456789012"
 PAST_THE_FLOOR = 310
 
 
+# How long a patient client waits for the local stack's answer: on a busy machine moto's server can take longer
+# than a production read timeout (2 to 4 s), which would make a test's outcome depend on the machine's speed.
+PATIENT_READ_TIMEOUT = 120.0
+
+
+def patient_session() -> boto3.session.Session:
+    """A session whose clients wait for the local stack's answers as long as it takes (PATIENT_READ_TIMEOUT), for
+    tests whose subject is not a timeout. Only the wire's read timeout changes (botocore's per-request override):
+    the clients' configuration, from which the deadline guard reads each call's worst case, stays the function's,
+    so what a run starts before its deadline is still decided on the test's clock."""
+    session = boto3.session.Session()
+    session.events.register("before-call", _patient)
+    return session
+
+
+def _patient(context: dict[str, Any], **_: Any) -> None:
+    context["read_timeout"] = PATIENT_READ_TIMEOUT
+
+
 def arn(invocation_id: str, region: str = "us-east-1", account: str = ACCOUNT) -> str:
     return f"arn:aws:bedrock:{region}:{account}:async-invoke/{invocation_id}"
 

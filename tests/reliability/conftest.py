@@ -18,7 +18,7 @@ from localrun.aws_proxy import Fault
 from localrun.clock import Clock
 from localrun.lambda_driver import Killed, LambdaContext, killed_at, sqs_event
 from localrun.stack import LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, arn, fail_on_the_wire
+from tests.helpers import PAST_THE_FLOOR, arn, fail_on_the_wire, patient_session
 from tracking import clients
 from tracking.config import Settings
 from tracking.records import RecordStore
@@ -32,10 +32,16 @@ class Crash(BaseException):
 class Waves:
     """Virtual latency for one client's calls, made in parallel: calls gather into waves of up to `width` (the
     function's pool), every call of a wave starts at the same moment of the test's clock, and the clock reads
-    `seconds` later once they answer. What fits before a deadline is then exact, whatever the threads' timing."""
+    `seconds` later once they answer. What fits before a deadline is then exact, whatever the threads' timing.
 
-    def __init__(self, clock: Clock, seconds: float, *, width: int, gather: float = 5.0) -> None:
-        self.clock, self.seconds, self.width, self.gather = clock, seconds, width, gather
+    A wave starts once `width` calls wait, or as many as are still to come of `calls` in all (if the test knows it);
+    otherwise, once no call has come for `gather` seconds of real time, a fallback long enough that a busy machine's
+    slow threads never split a wave."""
+
+    def __init__(
+        self, clock: Clock, seconds: float, *, width: int, calls: int | None = None, gather: float = 60.0
+    ) -> None:
+        self.clock, self.seconds, self.width, self.calls, self.gather = clock, seconds, width, calls, gather
         self._condition = threading.Condition()
         self._wave, self._waiting = 0, 0
         self._starts: list[datetime] = []
@@ -51,14 +57,24 @@ class Waves:
         with self._condition:
             wave = self._wave
             self._waiting += 1
-            if self._waiting < self.width:
-                self._condition.wait_for(lambda: self._wave > wave, timeout=self.gather)
+            self._condition.notify_all()  # one more came: the others' wait for more starts again
+            while self._wave == wave and self._waiting < self._wanted():
+                waiting = self._waiting
+                if not self._condition.wait_for(
+                    lambda waiting=waiting: self._wave > wave or self._waiting > waiting, timeout=self.gather
+                ):
+                    break  # nobody came for `gather` seconds: this wave starts with those here
             if self._wave == wave:  # full, or nobody else is coming: this wave starts, all of it now
                 self.waves.append(self._waiting)
                 self._starts.append(self.clock())
                 self._wave, self._waiting = wave + 1, 0
                 self._condition.notify_all()
             self._mine.start = self._starts[wave]
+
+    def _wanted(self) -> int:
+        if self.calls is None:
+            return self.width
+        return min(self.width, self.calls - sum(self.waves))
 
     def _after(self, **_: Any) -> None:
         self.clock.advance_to(self._mine.start + timedelta(seconds=self.seconds))
@@ -72,13 +88,18 @@ class World:
     clock: Clock
     submitted: list[str] = field(default_factory=list)
     session: boto3.session.Session = field(default_factory=boto3.session.Session)
+    patient_clients: boto3.session.Session = field(default_factory=patient_session)
+    hidden: list[str] = field(default_factory=list)  # receipt handles of messages a run handed back
 
-    def environment(self, **changes: Any) -> Runtime:
+    def environment(self, *, patient: bool = False, **changes: Any) -> Runtime:
         """A new execution environment (its own clients), sharing the test's clock. Its clients come from one boto3
-        session for all (a session of its own would reload botocore's endpoint data each time, for nothing)."""
+        session for all (a session of its own would reload botocore's endpoint data each time, for nothing), with
+        the function's read timeouts on the wire; `patient` ones wait for the local stack however slow the machine
+        (tests.helpers.patient_session), for tests whose subject is not a timeout."""
         from dataclasses import replace
 
-        return Runtime.build(replace(self.settings, **changes), clock=self.clock, session=self.session)
+        session = self.patient_clients if patient else self.session
+        return Runtime.build(replace(self.settings, **changes), clock=self.clock, session=session)
 
     def start(self, count: int, prefix: str = "job", *, seconds: float = 3600.0) -> list[str]:
         """`count` invocations on Bedrock, each running `seconds` on the test's clock unless ended earlier."""
@@ -107,7 +128,8 @@ class World:
 
     def deliver(self, runtime: Runtime, *, budget: float = 60.0, batch: int = 10) -> dict[str, Any]:
         """One event source mapping step: receive up to `batch` messages, invoke, delete what succeeded (nothing if
-        the run died)."""
+        the run died). What was not deleted stays hidden until `redeliver` says its visibility timeout passed: SQS
+        counts that timeout in real time, which must not decide a test (a busy machine receives slowly)."""
         sqs = self.stack.client("sqs")
         messages: list[dict[str, Any]] = []
         while len(messages) < batch:
@@ -115,7 +137,7 @@ class World:
                 QueueUrl=self.resources.queue_url,
                 MaxNumberOfMessages=min(10, batch - len(messages)),
                 AttributeNames=["All"],
-                VisibilityTimeout=1,
+                VisibilityTimeout=900,
             ).get("Messages", [])
             if not received:
                 break
@@ -128,12 +150,22 @@ class World:
             with killed_at(context.passed):
                 response = runtime.handle(event, context)
         except (Crash, Killed):  # Lambda hands the whole batch back
+            self.hidden += [message["ReceiptHandle"] for message in messages]
             return {"received": len(messages), "crashed": True}
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for message in messages:
             if message["MessageId"] not in failed:
                 sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                self.hidden.append(message["ReceiptHandle"])
         return {"received": len(messages), "failed": len(failed)}
+
+    def redeliver(self) -> None:
+        """The visibility timeout of every message a run handed back has passed: SQS delivers them again."""
+        sqs = self.stack.client("sqs")
+        for handle in self.hidden:
+            sqs.change_message_visibility(QueueUrl=self.resources.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+        self.hidden.clear()
 
     def sweep(self, runtime: Runtime, *, budget: float = 60.0) -> dict[str, Any]:
         context = LambdaContext(timeout=budget, clock=self.clock)

@@ -19,12 +19,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 from .concurrency import map_concurrently
-from .errors import MalformedMessage, TrackerError
+from .errors import MalformedMessage, RetryLater, TrackerError
 from .invocations import ENDED, InvocationArn, partition_of
 from .lifecycle import Clock, Outcome, Tracker
 from .records import RecordStore
@@ -61,6 +61,26 @@ def output_folder(key: str) -> str | None:
     """The invocation id an output object's key names: its folder, the last before the file (`.../abcdefghij12/x`)."""
     parts = key.split("/")
     return parts[-2] if len(parts) >= 2 and _FOLDER.fullmatch(parts[-2]) else None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A hand-off message's own fields: its sweep's `since` (epoch seconds), and whether it was handed on again."""
+
+    since: int
+    again: bool
+
+    @classmethod
+    def of(cls, body: str) -> Handoff | None:
+        """The hand-off a message is, None if it is none."""
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(message, dict) or message.get("reason", "handoff") != "handoff" or "check" not in message:
+            return None
+        since = message.get("since", 0)
+        return cls(since=since if isinstance(since, int) else 0, again=message.get("again") is True)
 
 
 def targets_of(body: str) -> Iterator[Target]:
@@ -118,9 +138,13 @@ class Checks:
     def handle(self, event: dict[str, Any], *, deadline: datetime) -> dict[str, Any]:
         failed: set[str] = set()
         targets: dict[tuple[str, str], Target] = {}
+        handoffs: dict[str, Handoff] = {}  # hand-off messages, by id
         for message in event["Records"]:
             message_id = message["messageId"]
             try:
+                handoff = Handoff.of(message.get("body", ""))
+                if handoff is not None:
+                    handoffs[message_id] = handoff
                 for target in targets_of(message.get("body", "")):
                     kind = "notify" if "notify" in target.reasons else "arn"  # a retry of a send, not a check
                     key = (kind, target.arn) if target.arn else ("id", target.invocation_id or "")
@@ -132,10 +156,14 @@ class Checks:
                 logger.error("check message not understood", extra={"messageId": message_id, "reason": exc.reason})
                 failed.add(message_id)
 
+        retry_later: set[str] = set()  # ARNs whose check may go through if asked again soon
+
         def check(target: Target) -> Target | None:
             try:
                 self._check(target, deadline)
             except TrackerError as exc:
+                if isinstance(exc, RetryLater) and target.arn is not None:
+                    retry_later.add(target.arn)
                 count_error(exc.kind)
                 logger.warning(
                     "check not made; its message comes back",
@@ -145,11 +173,39 @@ class Checks:
             return None
 
         self.tracker.learn_from_others()
+        not_handed: dict[str, list[str]] = {}  # hand-off message: its ARNs not checked
         for unchecked in map_concurrently(check, list(targets.values()), workers=self.workers):
             if unchecked is not None:
-                failed.update(unchecked.messages)
+                for message_id in unchecked.messages:
+                    if message_id in handoffs and unchecked.arn is not None:
+                        not_handed.setdefault(message_id, []).append(unchecked.arn)
+                    else:
+                        failed.add(message_id)
+        failed.update(self._make_up(not_handed, handoffs, retry_later))
         self.tracker.share_what_was_learned()
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
+
+    def _make_up(
+        self, unchecked: dict[str, list[str]], handoffs: dict[str, Handoff], retry_later: set[str]
+    ) -> set[str]:
+        """A handed-off check that failed fails neither its neighbours nor the polling bound: what was not checked for
+        want of time or a throttle is handed on at once, once (a hand-off handed on is not handed on again, so a
+        throttle does not spin); the rest makes sweeps incomplete from the handing sweep's `since`, so that the next
+        sweep makes its forced checks. Only if neither can be done does its message come back (after the queue's
+        visibility timeout; a run killed before it answers comes back the same way). Returns those messages."""
+        if not unchecked:
+            return set()
+        since = min(handoffs[message].since for message in unchecked)
+        arns = sorted({arn for message in unchecked.values() for arn in message})
+        first = not any(handoffs[message].again for message in unchecked)
+        if first and set(arns) <= retry_later and self.timers.hand_off(arns, since=since, again=True) == len(arns):
+            return set()
+        try:
+            self.records.mark_sweeps_incomplete(datetime.fromtimestamp(since, UTC))
+        except TrackerError as exc:
+            count_error(exc.kind)
+            return set(unchecked)
+        return set()
 
     def _check(self, target: Target, deadline: datetime) -> None:
         if target.invocation_id is not None:
@@ -183,8 +239,8 @@ class Checks:
                 "notification retried on request", extra={"invocationArn": target.arn, "outcome": retried.value}
             )
             return
-        if set(reasons) == {"timer"} and self._ended(target.arn):
-            return  # its output's event (or a sweep) was first: a read, not a call
+        if set(reasons) == {"timer"} and not self._timer_due(target.arn, reasons["timer"]):
+            return  # a read, not a call
         timer = reasons.get("timer", 0)  # if it runs on, its next timer is set
         outcome = self.tracker.check(InvocationArn.parse(target.arn), deadline=deadline, tracked=True, timer=timer)
         logger.info(
@@ -196,7 +252,14 @@ class Checks:
             # the file is there; Bedrock's status may follow a moment later
             self.timers.check_at(target.arn, RECHECKS[output - 1], reason="output", attempt=output + 1)
 
-    def _ended(self, arn: str) -> bool:
-        """Whether the record says the invocation ended (or there is none left to check)."""
+    def _timer_due(self, arn: str, number: int) -> bool:
+        """Whether timer `number` is the job's next, by its record: not if the job ended (its output's event or a
+        sweep was first; or there is no record left), nor if the record's series is at another number (a repeat of a
+        timer SQS delivered twice, or of a series another replaced): one series per job."""
         record = self.records.record(arn)
-        return record is None or record.invocation.ended
+        if record is None or record.invocation.ended:
+            return False
+        if record.timer != number:
+            logger.info("timer dropped: not the job's next", extra={"invocationArn": arn, "timer": number})
+            return False
+        return True

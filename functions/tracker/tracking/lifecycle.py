@@ -133,7 +133,7 @@ class Tracker:
         if tracked and not invocation.ended:
             self._report_if_overdue(invocation, self.clock())
             if timer:
-                self.set_timer(invocation, after=timer)
+                self._next_timer(invocation, after=timer)
             return Outcome.IN_PROGRESS
         return self.observe(invocation, deadline=deadline, context=context)
 
@@ -145,11 +145,12 @@ class Tracker:
         expired: where no record is left, it is recorded and not notified again (Outcome.TOO_OLD_TO_NOTIFY)."""
         now = self.clock()
         too_old = invocation.end_time is not None and now - invocation.end_time > self.records.retention - CLOCK_SKEW
-        work = POLL
+        work, timer = POLL, None
         if not invocation.ended:
-            # Its first timer goes before the record says it has one; for a resubmission, a second series (harmless).
-            timed = self.set_timer(invocation)
-            work = LISTEN if self.heard(invocation) else TIMED if timed else POLL
+            # Its first timer goes before the record says it has one (this write). A resubmission's series replaces
+            # the one before: a timer whose number is not the record's is dropped (checks.Checks).
+            timer = self.set_timer(invocation)
+            work = LISTEN if self.heard(invocation) else TIMED if timer else POLL
         observation = self.records.observe(
             invocation,
             now=now,
@@ -158,6 +159,7 @@ class Tracker:
             lease_until=deadline + LEASE_MARGIN,
             existing_only=invocation.ended and too_old,
             work=work,
+            timer=timer,
         )
         if invocation.ended and too_old and observation.record is None:
             observation = self.records.observe_unnotified(invocation, now=now, context=context)
@@ -271,30 +273,65 @@ class Tracker:
             timed=work == TIMED,
         )
 
-    def set_timer(self, invocation: Invocation, *, after: int = 0) -> bool:
-        """Set the job's next timer (after its timer number `after`), if SQS can delay a message that long; False if
-        there is none (its model's durations not learned yet, older than all of them, or too far ahead)."""
-        return self.set_timer_for(
-            invocation.invocation_arn,
-            invocation.submit_time,
-            invocation.model_id,
-            heard=self.heard(invocation),
-            after=after,
+    def set_timer(self, invocation: Invocation) -> tuple[int, datetime] | None:
+        """Set the job's first timer, if SQS can delay a message that long: its number and when it goes off, for the
+        record to say; None if there is none (its model's durations not learned yet, older than all of them, or too
+        far ahead)."""
+        planned = self.plan_timer(
+            invocation.submit_time, invocation.model_id, heard=self.heard(invocation), after=0, within=MAX_DELAY
         )
+        if planned is None or self.timers is None:
+            return None
+        number, delay = planned
+        if not self.timers.check_at(invocation.invocation_arn, delay, reason="timer", attempt=number):
+            return None
+        return number, self.clock() + delay
 
-    def set_timer_for(
-        self,
-        arn: str,
-        submit_time: datetime,
-        model_id: str,
-        *,
-        heard: bool,
-        after: int = 0,
-        within: timedelta = MAX_DELAY,
-    ) -> bool:
-        """set_timer, from a record's fields: only if the timer goes off within `within`."""
-        if self.timers is None:
+    def _next_timer(self, invocation: Invocation, *, after: int) -> None:
+        """Timer number `after` found the job running: set the next, once. The record's number moves from `after`
+        to the next's first (a conditional write), so a repeat of this timer (SQS delivers at least once) sets
+        none; with no next timer, nothing is written and the series ends."""
+        planned = self.plan_timer(
+            invocation.submit_time, invocation.model_id, heard=self.heard(invocation), after=after, within=MAX_DELAY
+        )
+        if planned is None or self.timers is None:
+            return
+        number, delay = planned
+        try:
+            self.records.move_timer(invocation.invocation_arn, current=after, number=number, at=self.clock() + delay)
+        except AlreadyDone:  # a repeat of this timer, or another series took over: it sets the next
+            return
+        except TrackerError as exc:  # the series ends here; the sweep's forced checks keep the bound
+            count_error(f"timer_{exc.kind}")
+            return
+        self.timers.check_at(invocation.invocation_arn, delay, reason="timer", attempt=number)
+
+    def start_timer_series(self, item: DueItem, *, within: timedelta, stale: timedelta) -> bool:
+        """A sweep's timer for a job too long for one when it was recorded: only if the record has no series going
+        (none, or its next timer is `stale` overdue), claimed with a conditional write so that concurrent sweeps start
+        one; its number follows the record's last, so the timers of a series that died are dropped."""
+        if item.submit_time is None or item.model_id is None or self.timers is None:
             return False
+        planned = self.plan_timer(item.submit_time, item.model_id, heard=False, after=0, within=within)
+        if planned is None:
+            return False
+        now = self.clock()
+        try:
+            number = self.records.start_timer(item.arn, at=now + planned[1], stale_before=now - stale)
+        except AlreadyDone:  # a series is going, or it ended meanwhile
+            return False
+        except TrackerError as exc:
+            count_error(f"timer_{exc.kind}")
+            return False
+        return self.timers.check_at(item.arn, planned[1], reason="timer", attempt=number)
+
+    def plan_timer(
+        self, submit_time: datetime, model_id: str, *, heard: bool, after: int, within: timedelta
+    ) -> tuple[int, timedelta] | None:
+        """The timer after number `after` of a job of the model submitted at `submit_time`: its number and its delay,
+        if it goes off within `within`; None if there is none."""
+        if self.timers is None:
+            return None
         age = self.clock() - submit_time
         number, ends = after + 1, None
         if not heard:
@@ -304,8 +341,8 @@ class Tracker:
             if ends is not None and ends > age:
                 break
         if ends is None or not timedelta(0) < ends - age <= within:
-            return False
-        return self.timers.check_at(arn, ends - age, reason="timer", attempt=number)
+            return None
+        return number, ends - age
 
     def learn_from_others(self, *, every: timedelta = LEARN_EVERY) -> None:
         """Take the durations every environment saved, unless taken less than `every` ago (a read each time)."""

@@ -59,6 +59,10 @@ REFUSED = "refused"
 # record, so it is recorded and not notified (see Tracker.observe).
 SKIPPED = "skipped"
 
+# A job's timer series (lifecycle.Tracker): the number of its timer to go off next, and when (epoch seconds). A timer
+# message of any other number is dropped without a call, so SQS's repeats and a second series cost nothing.
+TIMER_FIELDS = ("timer", "timerAt")
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -74,6 +78,7 @@ class Record:
     refusals: int = 0  # sends refused until someone acts, in a row: each waits longer for the next retry
     unknown_since: datetime | None = None  # the first send whose outcome is unknown: a FIFO topic's window opened
     lost: bool = False  # ended by the tracker: Bedrock stopped knowing it while it was in progress (Tracker.check)
+    timer: int | None = None  # the number of the job's timer to go off next, if it has a series (TIMER_FIELDS)
 
     @property
     def arn(self) -> str:
@@ -92,6 +97,7 @@ class Record:
             refusals=int(item.get("refusals", 0)),
             unknown_since=parse_iso(str(item["unknownSince"])) if "unknownSince" in item else None,
             lost=item.get("lost") is True,
+            timer=int(item["timer"]) if "timer" in item else None,
         )
 
 
@@ -158,12 +164,14 @@ class RecordStore:
         existing_only: bool = False,
         work: str = POLL,
         lost: bool = False,
+        timer: tuple[int, datetime] | None = None,
     ) -> Observation:
         """Store what Bedrock said. Only a record still in progress (or none) changes, so an ending is recorded once.
 
         An ending is written with its notification pending and leased to this run until `lease_until`. With
         `existing_only`, only a record already in progress changes: where there is none, nothing is written and
-        the observation's record is empty. `work`: the sweep's work while it is in progress (POLL, LISTEN or TIMED).
+        the observation's record is empty. `work`: the sweep's work while it is in progress (POLL, LISTEN or TIMED);
+        `timer`: the number of the timer just set and when it goes off (the job's series from now on).
         """
         values: dict[str, Any] = {}
         assignments: dict[str, str] = {}
@@ -190,6 +198,9 @@ class RecordStore:
         else:
             assign("work", work)
             assign("dueAt", epoch(next_check_at))
+            if timer is not None:
+                assign("timer", timer[0])
+                assign("timerAt", epoch(timer[1]))
         condition = (
             "attribute_exists(#invocationArn) AND #status = :inProgress"
             if existing_only
@@ -336,6 +347,33 @@ class RecordStore:
         used = set(re.findall(r":(\w+)", expression + " " + condition))  # DynamoDB refuses values not used
         self._update(arn, expression, condition, {name: value for name, value in values.items() if name in used})
 
+    def move_timer(self, arn: str, *, current: int, number: int, at: datetime) -> None:
+        """Timer `current` went off on a job still running: its next is `number`, at `at`. AlreadyDone if the record's
+        timer is not `current` (a repeat of that timer, or another series took over)."""
+        self._update(
+            arn,
+            "SET #timer = :number, #timerAt = :at",
+            "#timer = :current AND #status = :inProgress",
+            {"number": number, "at": epoch(at), "current": current, "inProgress": IN_PROGRESS},
+        )
+
+    def start_timer(self, arn: str, *, at: datetime, stale_before: datetime) -> int:
+        """Start a job's timer series, unless one is going (its next timer due at or after `stale_before`): returns
+        the new series' first number, one past the record's last. AlreadyDone if a series is going or it ended."""
+        answer = call(
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"invocationArn": {"S": arn}},
+            UpdateExpression="SET #timer = if_not_exists(#timer, :zero) + :one, #timerAt = :at",
+            ConditionExpression="(attribute_not_exists(#timer) OR #timerAt < :stale) AND #status = :inProgress",
+            ExpressionAttributeNames={"#timer": "timer", "#timerAt": "timerAt", "#status": "status"},
+            ExpressionAttributeValues=_values(
+                {"zero": 0, "one": 1, "at": epoch(at), "stale": epoch(stale_before), "inProgress": IN_PROGRESS}
+            ),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(_item(answer["Attributes"])["timer"])
+
     def due(self, work: str, *, now: datetime, page_size: int = 500) -> Iterator[list[DueItem]]:
         """Pages of work that is due, most overdue first; a Query on the index, never a Scan.
 
@@ -412,6 +450,19 @@ class RecordStore:
             ExpressionAttributeNames={"#incompleteSince": "incompleteSince"},
             ExpressionAttributeValues=_values({"since": epoch(since)}),
         )
+
+    def mark_sweep_complete_at(self, started: datetime) -> None:
+        """A sweep that started at `started` asked about all due work: every environment's next sweep starts from
+        there (polling.forced), unless a sweep that started later said so first."""
+        try:
+            self._update(
+                STATE,
+                "SET #lastCompleteSweep = :started",
+                "attribute_not_exists(#lastCompleteSweep) OR #lastCompleteSweep < :started",
+                {"started": epoch(started)},
+            )
+        except AlreadyDone:
+            return
 
     def mark_sweeps_complete(self, seen: int) -> None:
         """A sweep asked about all due work since the mark it read: remove it, unless a newer one replaced it."""

@@ -32,11 +32,9 @@ from .telemetry import (
     gauge,
     logger,
 )
-from .timers import Timers
+from .timers import BATCH, Timers
 
 Action = Callable[[DueItem, datetime], str]
-# A new execution environment does not know when the last sweep ran; the schedule says about one period ago.
-COLD_SINCE = 1.5  # periods back, to cover a sweep that ran a little late
 # Pending notifications are retried only in this share of the time in which a sweep may start checks (until TRACK
 # before its deadline): endings a channel keeps refusing never take a whole run from the jobs in progress.
 NOTIFY_SHARE = 0.5
@@ -96,6 +94,7 @@ class Sweep:
         # When the last sweep of this execution environment that asked about all due work began (polling.forced).
         self.since: datetime | None = None
         self._run_since: datetime | None = None  # the `since` of the sweep in progress
+        self._budget = timedelta(0)  # how long the run in progress had (a run of the checks queue has as long)
         self._handing_off = False
         self._notify_until: datetime | None = None  # pending notifications are retried until then (NOTIFY_SHARE)
 
@@ -105,6 +104,7 @@ class Sweep:
         count(SWEEPS)
         report = SweepReport()
         started = self.clock()
+        self._budget = deadline - started
         state = self._read_state()
         since = self._since(started, state)
         if self.discovery is not None:
@@ -130,7 +130,7 @@ class Sweep:
             except TrackerError as exc:  # a missing data point on the dashboard, nothing more
                 count_error(exc.kind)
         report.stopped_early = report.stopped_early or notify.stopped_early
-        self._write_state(state, complete=complete, since=since)
+        self._write_state(state, complete=complete, since=since, started=started)
         logger.info("sweep finished", extra=report.as_dict())
         return report
 
@@ -144,27 +144,38 @@ class Sweep:
         return state
 
     def _since(self, started: datetime, state: dict[str, Any] | None) -> datetime | None:
-        """Since when forced checks are known to be made: this environment's last complete sweep or, new, about one
-        period ago; earlier if a sweep has since left due work unasked. None (ask everything due) without state."""
+        """Since when forced checks are known to be made: the start of the last complete sweep of any environment (the
+        shared item keeps it: sweeps are missed, throttled or late, so a new environment cannot guess it from the
+        schedule), or of this one's; earlier if a sweep has since left due work unasked. None (ask everything due)
+        without state, or before any sweep was complete."""
         if state is None:
             return None
-        since = self.since or started - self.period * COLD_SINCE
+        shared = state.get("lastCompleteSweep")
+        known = [moment for moment in (self.since, shared and datetime.fromtimestamp(int(shared), UTC)) if moment]
+        if not known:
+            return None
+        since = max(known)
         incomplete = state.get("incompleteSince")
         if incomplete is not None:
             since = min(since, datetime.fromtimestamp(int(incomplete), UTC))
         return since
 
-    def _write_state(self, state: dict[str, Any] | None, *, complete: bool, since: datetime | None) -> None:
-        """Say whether due work was left unasked (a write only when that changes), and save the durations learned
-        when that is worth a write."""
+    def _write_state(
+        self, state: dict[str, Any] | None, *, complete: bool, since: datetime | None, started: datetime
+    ) -> None:
+        """Say whether due work was left unasked (a write only when that changes) or, complete, when this sweep
+        started (a write each complete sweep, for every environment's next), and save the durations learned when
+        that is worth a write."""
         self.tracker.share_what_was_learned()
         if state is None:
             return
         try:
             if not complete:
                 self.records.mark_sweeps_incomplete(since or self.clock())
-            elif "incompleteSince" in state:
-                self.records.mark_sweeps_complete(int(state["incompleteSince"]))
+            else:
+                self.records.mark_sweep_complete_at(started)
+                if "incompleteSince" in state:
+                    self.records.mark_sweeps_complete(int(state["incompleteSince"]))
         except TrackerError as exc:
             count_error(exc.kind)
 
@@ -222,7 +233,12 @@ class Sweep:
             return items
         self._handing_off = True  # from here on, every page goes to the others
         rest = [item for item in items[reachable:] if self.tracker.worth_asking(item, since=self._run_since, work=work)]
-        handed = self.timers.hand_off([item.arn for item in rest])
+        # A handed-off check that fails is made up: the consumer hands on what it could not check and, where it
+        # cannot, marks sweeps incomplete from this sweep's `since` (checks.Checks), so this sweep counts as complete.
+        # Each message is what one run of the checks queue can check before its deadline at this pace.
+        per_message = int((self._budget - TRACK).total_seconds() * self.pace.rate() / BATCH)
+        since = int(self._run_since.timestamp()) if self._run_since is not None else 0
+        handed = self.timers.hand_off([item.arn for item in rest], since=since, per_message=per_message)
         count(CHECKS_HANDED_OFF, handed)
         report.outcomes["handed_off"] += handed
         if handed < len(rest):
@@ -256,6 +272,6 @@ class Sweep:
 
     def _time_long_job(self, item: DueItem) -> None:
         """A job too long for a timer when it was recorded (SQS delays 15 minutes at most) gets its first from a
-        sweep, once it would go off within a period; its later timers follow from there."""
-        if item.submit_time is not None and item.model_id is not None:
-            self.tracker.set_timer_for(item.arn, item.submit_time, item.model_id, heard=False, within=self.period)
+        sweep, once it would go off within a period; its later timers follow from there. One series per job: the
+        record says it has one, and a sweep starts another only once its next timer is a period overdue."""
+        self.tracker.start_timer_series(item, within=self.period, stale=self.period)

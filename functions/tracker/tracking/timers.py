@@ -22,8 +22,10 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
 MAX_DELAY = timedelta(seconds=900)
 # After an output file lands, Bedrock may still say InProgress for a moment: ask again this much later.
 RECHECKS = (timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20))
-# A hand-off message carries this many ARNs: a batch of ten such messages is about what one run can check.
+# A hand-off message carries at most this many ARNs; fewer where the sweep's measured pace says a run of the checks
+# queue (a batch of up to ten messages) could not check ten such messages before its deadline.
 HANDOFF_ARNS = 100
+BATCH = 10  # messages per run of the checks queue (the template's BatchSize for it)
 
 
 class Timers:
@@ -45,13 +47,22 @@ class Timers:
         count(TIMERS_SET)
         return True
 
-    def hand_off(self, arns: list[str]) -> int:
-        """Checks for other execution environments, now: returns how many ARNs were handed off."""
+    def hand_off(self, arns: list[str], *, since: int = 0, per_message: int = HANDOFF_ARNS, again: bool = False) -> int:
+        """Checks for other execution environments, now, `per_message` ARNs a message (at most HANDOFF_ARNS): returns
+        how many ARNs were handed off. `since` (epoch seconds) is the handing sweep's: where a check cannot be made
+        nor handed on, the consumer marks sweeps incomplete from there (checks.Checks), so the next sweep makes it;
+        `again`: these were handed off before, and a run could not check them (they are not handed on a third time)."""
         handed = 0
-        chunks = [arns[start : start + HANDOFF_ARNS] for start in range(0, len(arns), HANDOFF_ARNS)]
+        size = max(1, min(per_message, HANDOFF_ARNS))
+        chunks = [arns[start : start + size] for start in range(0, len(arns), size)]
         for start in range(0, len(chunks), 10):
             entries: list[SendMessageBatchRequestEntryTypeDef] = [
-                {"Id": str(i), "MessageBody": json.dumps({"check": chunk, "reason": "handoff"})}
+                {
+                    "Id": str(i),
+                    "MessageBody": json.dumps(
+                        {"check": chunk, "reason": "handoff", "since": since, **({"again": True} if again else {})}
+                    ),
+                }
                 for i, chunk in enumerate(chunks[start : start + 10])
             ]
             try:
