@@ -3,7 +3,8 @@ and the resources of template.yaml created on them, with the names and settings 
 
 What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically and deletes
 items whose TTL has passed (`expire_records`, on the stack's clock); the function reaches AWS through a proxy
-(aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock; S3's
+(aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock; a Query
+on an index may see writes late (`index_lag`), as DynamoDB's eventually consistent indexes do; S3's
 events reach the checks queue through moto's EventBridge and the template's own rule, but late, sometimes twice and
 sometimes not at all, as EventBridge delivers (`EventDelivery`), where moto delivers at once."""
 
@@ -29,8 +30,9 @@ from moto.server import ThreadedMotoServer
 
 from bedrock_simulator import Simulator, SimulatorServer
 
-from . import template
+from . import index_lag, template
 from .aws_proxy import AwsProxy
+from .index_lag import IndexLag
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -132,6 +134,14 @@ def _deliver_events_as_eventbridge_does() -> None:
     Rule._send_to_sqs_queue = send  # type: ignore[method-assign]
 
 
+def _answer_without_delayed_acks() -> None:
+    """moto's server writes an answer's headers and body apart; with Nagle's algorithm on, the body waits for the
+    client's delayed ACK (40 ms on Linux), which made every call through it take that long."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    MotoRequestHandler.disable_nagle_algorithm = True
+
+
 def _make_item_writes_atomic() -> None:
     """DynamoDB applies each conditional write atomically; moto's threaded server does not, so two
     concurrent UpdateItem calls can both pass one condition. The stack serialises moto's item writes so
@@ -190,6 +200,8 @@ class LocalAws:
         _make_item_writes_atomic()
         _deliver_events_as_eventbridge_does()
         _answer_eventbridge_configuration_as_s3_does()
+        index_lag.install()
+        _answer_without_delayed_acks()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -222,6 +234,16 @@ class LocalAws:
         _DELIVERY = model
 
     @property
+    def index_lag(self) -> IndexLag:
+        """How late a Query on a global secondary index sees each write (localrun.index_lag); none by default."""
+        return index_lag.current()
+
+    @index_lag.setter
+    def index_lag(self, model: IndexLag) -> None:
+        model.clock = self.clock
+        index_lag.set_current(model)
+
+    @property
     def clock(self) -> Callable[[], datetime]:
         """The stack's clock: Bedrock's jobs, SNS FIFO deduplication and DynamoDB's TTL all run on it."""
         return self.simulator.clock
@@ -230,6 +252,7 @@ class LocalAws:
     def clock(self, clock: Callable[[], datetime]) -> None:
         self.simulator.clock = clock
         self.proxy.state.clock = clock
+        index_lag.current().clock = clock
 
     def expire_records(self) -> int:
         """Delete the items whose TTL attribute has passed on the stack's clock, as DynamoDB's TTL does (at some
