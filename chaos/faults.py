@@ -114,14 +114,15 @@ class Faults:
     troubled: dict[str, int] = field(default_factory=dict)  # ARN -> faults met by its requests
     window: set[str] = field(default_factory=set)  # ARNs with a publish or put whose outcome the function lost
     work: dict[str, str] = field(default_factory=dict)  # ARN -> how it was first recorded in progress
+    _writing: list[str] = field(default_factory=list)  # the ARNs of the write in flight (one call at a time)
 
     def decide(self, service: str, operation: str, body: str) -> Fault | None:
         arns = sorted(set(ARN.findall(unquote(body)))) if service in ("dynamodb", "sns", "events") else []
         now = self.clock()
         if service == "dynamodb" and operation in WRITES:
             work = WORK.search(body)
+            self._writing = arns
             for arn in arns:
-                self.writes[arn] = self.writes.get(arn, 0) + 1
                 if work is not None:
                     self.work.setdefault(arn, work[1])
         fault = self._fault(service, operation, now)
@@ -165,7 +166,11 @@ class Faults:
         return None
 
     def rewrite(self, service: str, operation: str, answer: bytes) -> bytes:
-        """DynamoDB promises no order for a Map's keys (moto keeps the order they were written in)."""
+        """DynamoDB promises no order for a Map's keys (moto keeps the order they were written in). Counts the writes
+        that took effect (a conditional write refused is not one of a job's writes)."""
+        if service == "dynamodb" and operation in WRITES:
+            for arn in self._writing:
+                self.writes[arn] = self.writes.get(arn, 0) + 1
         if service != "dynamodb" or not self.rates.shuffle_maps or operation not in ("GetItem", "Query"):
             return answer
         try:
@@ -186,7 +191,9 @@ class Faults:
         return {k: self._shuffled(v) for k, v in value.items()}
 
 
-def outage(rng: random.Random, chance: float, start: datetime, span: timedelta, length: tuple[float, float]) -> Outage | None:
+def outage(
+    rng: random.Random, chance: float, start: datetime, span: timedelta, length: tuple[float, float]
+) -> Outage | None:
     """With `chance`, one outage of `length` minutes starting somewhere in the first `span`."""
     if rng.random() >= chance:
         return None

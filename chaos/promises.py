@@ -20,11 +20,13 @@ and the events that led there.
   Region) is not left to output events;
 - checks_not_starved: no sweep spends its whole run on pending notifications while a job's forced check is due;
 - calls_per_job, writes_per_job: no job costs more Bedrock calls than polling it every sweep period would (plus
-  intake, and the three rechecks of an output), nor more writes than its three plus those its faults made necessary.
+  intake, and three rechecks for each delivery of an output event), nor more writes than its three plus those
+  its faults made necessary.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -156,7 +158,7 @@ class Judge:
         after = [t for t in asked if t >= until]
         points = checks + (after[:1] if after else [until] if until < self.f.end else [self.f.end])
         self._promise()
-        for earlier, later in zip(points, points[1:], strict=False):
+        for earlier, later in itertools.pairwise(points):
             gap = later - earlier
             self.longest_gap = max(self.longest_gap, gap.total_seconds())
             allowed = self._allowed(earlier)
@@ -273,8 +275,9 @@ class Judge:
         troubles = f.faults.troubled.get(job.arn, 0) + sum(1 for k in f.kills if job.submitted <= k <= job.flips)
         calls = f.answered.get(job.arn, 0)
         self.most_calls = max(self.most_calls, calls)
-        limit = math.ceil(life / self.period.total_seconds()) + 1 + 3 + 2 * troubles
-        limit += max(0, f.intake_handled.get(job.arn, 1) - 1)
+        # polling every period, intake (and each resubmission), 3 rechecks for each delivery of an output event
+        limit = math.ceil(life / self.period.total_seconds()) + 1 + 2 * troubles
+        limit += max(0, f.intake_handled.get(job.arn, 1) - 1) + 3 * f.event_deliveries.get(job.arn[-12:], 0)
         self._promise()
         if calls > limit:
             self._break(
@@ -302,12 +305,7 @@ class Judge:
             checked = sum(outcomes.get(k, 0) for k in ("in_progress", "waiting", "handed_off"))
             if not (run.report.get("stoppedEarly") and pending and not checked):
                 continue
-            starved = [
-                job
-                for job in f.jobs.values()
-                if job.arn in f.asked and job.flips > run.started
-                and max((t for t in f.asked[job.arn] if t <= run.started), default=run.started) <= run.started - self.max_poll
-            ]  # fmt: skip
+            starved = [job for job in f.jobs.values() if self._forced_due(job, run.started)]
             if starved:
                 self._break(
                     "checks_not_starved",
@@ -316,6 +314,11 @@ class Judge:
                     f"about none of the jobs in progress, this one's forced check due (defect 3)",
                     (run.started, run.ended or run.started),
                 )
+
+    def _forced_due(self, job: Job, moment: datetime) -> bool:
+        """Whether the job was in progress at `moment` and had gone MaxPollIntervalSeconds without a check."""
+        before = [t for t in self.f.asked.get(job.arn, []) if t <= moment]
+        return bool(before) and job.flips > moment and max(before) <= moment - self.max_poll
 
 
 def _at(f: Facts, moment: datetime) -> str:

@@ -92,7 +92,7 @@ class SimQueue:
 class QueueClient:
     """The SQS client the function's Timers use, on a SimQueue (SendMessage, SendMessageBatch)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - one of each the world has
         self,
         queue: SimQueue,
         rng: random.Random,
@@ -112,12 +112,10 @@ class QueueClient:
         self.spend()
         if self.rng.random() < self.rates.sqs_send_throttles:
             self.trail.add(self.queue.clock(), "sqs_throttled", _arns(body), operation)
-            raise ClientError(
-                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}, "ResponseMetadata": {}},
-                operation,
-            )
+            answer: dict[str, Any] = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+            raise ClientError(answer, operation)  # type: ignore[arg-type]  # botocore's stubs want every header
 
-    def send_message(self, *, QueueUrl: str, MessageBody: str, DelaySeconds: int = 0) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def send_message(self, *, QueueUrl: str, MessageBody: str, DelaySeconds: int = 0) -> dict[str, Any]:
         self._fault("SendMessage", MessageBody)
         message_id = self.queue.send(MessageBody, timedelta(seconds=DelaySeconds))
         now = self.queue.clock()
@@ -130,7 +128,7 @@ class QueueClient:
             raise ReadTimeoutError(endpoint_url=QueueUrl)
         return {"MessageId": message_id}
 
-    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self._fault("SendMessageBatch", json.dumps([e["MessageBody"] for e in Entries]))
         successful, failed = [], []
         for entry in Entries:

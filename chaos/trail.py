@@ -20,7 +20,9 @@ class Trail:
     start: datetime
     entries: list[Entry] = field(default_factory=list)
 
-    def add(self, at: datetime, kind: str, subjects: list[str] | tuple[str, ...] | str | None, detail: str = "") -> None:
+    def add(
+        self, at: datetime, kind: str, subjects: list[str] | tuple[str, ...] | str | None, detail: str = ""
+    ) -> None:
         if subjects is None:
             subjects = ()
         elif isinstance(subjects, str):

@@ -86,6 +86,7 @@ class Facts:
     timers: dict[str, list[tuple[str, datetime, datetime]]]  # ARN -> (message id, sent, goes off)
     timer_received: dict[str, datetime]  # message id -> first handed to the function
     event_received: dict[str, datetime]  # invocation id -> its output event first handed to the function
+    event_deliveries: dict[str, int]  # invocation id -> output events handed to the function
     intake_received: dict[str, datetime]  # ARN -> its intake message first handed to the function
     intake_dead: dict[str, int]  # ARN -> receives its dead-lettered message had, of which the function ran...
     intake_handled: dict[str, int]  # ARN -> ... this many
@@ -122,7 +123,7 @@ class Scenario:
         self.count, self.hours = jobs, hours
         self.rates = rates or Rates()
         self.fifo = seed % 2 == 1 if fifo is None else fifo
-        self.rng = random.Random(seed)  # noqa: S311 - a model, not security
+        self.rng = random.Random(seed)
         self.clock = Clock(START)
         self.trail = Trail(START)
         self.happenings: list[Happening] = []
@@ -135,6 +136,7 @@ class Scenario:
         self.timers: dict[str, list[tuple[str, datetime, datetime]]] = {}
         self.timer_received: dict[str, datetime] = {}
         self.event_received: dict[str, datetime] = {}
+        self.event_deliveries: dict[str, int] = {}
         self.intake_received: dict[str, datetime] = {}
         self.kills: list[datetime] = []
         self.run_now: _Run | None = None
@@ -146,9 +148,10 @@ class Scenario:
         stack.new_resources(fifo=self.fifo)
         stack.proxy.clear()
         stack.simulator.forget()
-        stack.simulator._rng = random.Random(self.seed)  # noqa: SLF001, S311 - a replay draws the same ids and faults
+        stack.simulator._rng = random.Random(self.seed)
+        self.backoff = random.Random(self.seed * 7919 + 3)  # botocore's retry back-offs: the same seed, the same waits
         stack.clock = self.clock
-        faults_rng = random.Random(self.seed * 7919 + 1)  # noqa: S311
+        faults_rng = random.Random(self.seed * 7919 + 1)
         span = timedelta(hours=self.hours)
         self.faults = Faults(
             rates,
@@ -171,7 +174,9 @@ class Scenario:
         if rates.bedrock_throttles:
             from bedrock_simulator.simulator import Fault as BedrockFault
 
-            stack.simulator.inject("GetAsyncInvoke", BedrockFault(code="ThrottlingException", rate=rates.bedrock_throttles))
+            stack.simulator.inject(
+                "GetAsyncInvoke", BedrockFault(code="ThrottlingException", rate=rates.bedrock_throttles)
+            )
         resources = stack.resources
         s3 = stack.client("s3")
         self.buckets = {
@@ -189,7 +194,7 @@ class Scenario:
             checks_queue_url=CHECKS_URL,
         )
         intake, checks = template.intake_settings(), template.checks_settings()
-        queue_rng = random.Random(self.seed * 7919 + 2)  # noqa: S311
+        queue_rng = random.Random(self.seed * 7919 + 2)
         self.intake = SimQueue(
             "intake", self.clock, queue_rng, rates, self.trail,
             timedelta(seconds=intake["visibility_timeout"]), intake["max_receive_count"],
@@ -206,11 +211,17 @@ class Scenario:
                              ("bus deleted", self.faults.bus_deleted)):  # fmt: skip
             if window is not None:
                 self.trail.add(window.start, name, None, f"until +{(window.end - START).total_seconds():.0f}s")
-        with _environment(env), _simulated_backoff(self.clock), _hooked(self):
-            self.envs = {kind: self._environment() for kind in ("intake", "checks", "sweep")}
-            self._plan(span)
-            self._loop(START + span + DRAIN)
-        return self._facts(START + span + DRAIN)
+        try:
+            with _environment(env), _simulated_backoff(self.clock), _hooked(self):
+                self.envs = {kind: self._environment() for kind in ("intake", "checks", "sweep")}
+                self._plan(span)
+                self._loop(START + span + DRAIN)
+            return self._facts(START + span + DRAIN)
+        finally:  # the stack as it was, for whoever uses it next (the suite's session-wide stack)
+            stack.proxy.state.decide = stack.proxy.state.rewrite = None
+            stack.event_delivery = EventDelivery()
+            stack.index_lag = IndexLag()
+            stack.simulator.clear_faults()
 
     def _plan(self, span: timedelta) -> None:
         seconds = span.total_seconds()
@@ -277,7 +288,13 @@ class Scenario:
         rng, rates = self.rng, self.rates
         model, model_input, _, (shortest, longest) = rng.choices(MODELS, weights=[m[2] for m in MODELS])[0]
         roll = rng.random()
-        kind = "other_region" if roll < rates.other_region else "unwatched" if roll < rates.other_region + rates.unwatched else "watched"
+        kind = (
+            "other_region"
+            if roll < rates.other_region
+            else "unwatched"
+            if roll < rates.other_region + rates.unwatched
+            else "watched"
+        )
         encoded = rng.random() < rates.encoded_keys
         prefix = "my videos/day 1" if encoded else "day"
         arn = self.stack.client("bedrock-runtime").start_async_invoke(
@@ -307,7 +324,9 @@ class Scenario:
         event["detail"]["object"]["key"] = quote_plus(key, safe="/")
         at = self.clock() + timedelta(seconds=delay)
         self.push(at, "check", json.dumps(event))
-        self.trail.add(self.clock(), "output_event", key.split("/")[-2:-1], f"{key} reaches the checks queue +{delay:.1f}s")
+        self.trail.add(
+            self.clock(), "output_event", key.split("/")[-2:-1], f"{key} reaches the checks queue +{delay:.1f}s"
+        )
 
     # -- Lambda ------------------------------------------------------------------------------------
 
@@ -348,9 +367,13 @@ class Scenario:
                 for arn in ARN.findall(body):
                     if self.faults.published.get(arn):  # died between publishing and recording it
                         self.faults.window.add(arn)
-            raise Killed(f"{service} {operation} after the run's {'deadline' if self.clock() >= run.deadline else 'end'}")
+            raise Killed(
+                f"{service} {operation} after the run's {'deadline' if self.clock() >= run.deadline else 'end'}"
+            )
         low, high = self.rates.bedrock_latency if service == "bedrock" else LATENCY.get(service, (0.005, 0.02))
         self.clock.advance(self.rng.uniform(low, high))
+        if _DEBUG:
+            self.trail.add(self.clock(), "call", None, f"{service} {operation}")
         if service == "bedrock" and request is not None and operation == "GetAsyncInvoke":
             arn = unquote(str(request.url).rsplit("/async-invoke/", 1)[-1].split("?")[0])
             arn = arn if arn.startswith("arn:") else f"{arn}"
@@ -358,7 +381,9 @@ class Scenario:
 
     def _answered(self, arn: str, status: str) -> None:
         self.answered[arn] = self.answered.get(arn, 0) + 1
-        self.trail.add(self.clock(), "asked", arn, f"Bedrock says {status} ({self.run_now.label if self.run_now else ''})")
+        self.trail.add(
+            self.clock(), "asked", arn, f"Bedrock says {status} ({self.run_now.label if self.run_now else ''})"
+        )
 
     # -- the event source mappings and the schedule --------------------------------------------------
 
@@ -399,9 +424,10 @@ class Scenario:
         for subject in _subjects(body):
             if subject in self.ids and "aws.s3" in body:
                 self.event_received.setdefault(subject, now)
+                self.event_deliveries[subject] = self.event_deliveries.get(subject, 0) + 1
         self.trail.add(now, "received", _subjects(body), f"checks {message_id}: {body[:160]}")
 
-    def _sweep(self, scheduled: datetime) -> None:
+    def _sweep(self, scheduled: datetime) -> None:  # noqa: PLR0911 - one return per fate of a sweep
         rng, rates, now = self.rng, self.rates, self.clock()
         if scheduled == now:  # first delivery attempt: the schedule's own misbehaviour
             roll = rng.random()
@@ -468,6 +494,7 @@ class Scenario:
             timers=self.timers,
             timer_received=self.timer_received,
             event_received=self.event_received,
+            event_deliveries=self.event_deliveries,
             intake_received=self.intake_received,
             intake_dead=dead,
             intake_handled=self.intake_handled,
@@ -491,6 +518,7 @@ def _subjects(body: str) -> list[str]:
 # -- the process: environment, back-offs, the hooks on every call ------------------------------------
 
 _CURRENT: list[Scenario] = []
+_DEBUG = bool(os.environ.get("CHAOS_DEBUG"))
 
 
 @contextmanager
@@ -512,6 +540,8 @@ class _SimulatedTime:
 
     def sleep(self, seconds: float) -> None:
         self.clock.advance(seconds)
+        if _DEBUG and _CURRENT:
+            _CURRENT[-1].trail.add(self.clock(), "backoff", None, f"{seconds:.3f}")
 
     def __getattr__(self, name: str) -> Any:
         import time
@@ -519,14 +549,32 @@ class _SimulatedTime:
         return getattr(time, name)
 
 
+def _seeded_backoffs() -> None:
+    """botocore draws each retry's back-off from the process's global random, which moto's threads draw from too."""
+    from botocore.retries import standard
+
+    original = standard.ExponentialBackoff.delay_amount
+    if getattr(original, "_seeded", False):
+        return
+
+    def delay_amount(self: Any, context: Any) -> Any:
+        if _CURRENT:
+            self._random = _CURRENT[-1].backoff.random
+        return original(self, context)
+
+    delay_amount._seeded = True  # type: ignore[attr-defined]
+    standard.ExponentialBackoff.delay_amount = delay_amount  # type: ignore[method-assign]
+
+
 @contextmanager
 def _simulated_backoff(clock: Clock) -> Iterator[None]:
-    saved = botocore.endpoint.time
-    botocore.endpoint.time = _SimulatedTime(clock)  # type: ignore[assignment]
+    endpoint: Any = botocore.endpoint  # botocore-stubs do not show the module's own `time`
+    saved = endpoint.time
+    endpoint.time = _SimulatedTime(clock)
     try:
         yield
     finally:
-        botocore.endpoint.time = saved
+        endpoint.time = saved
 
 
 @contextmanager
@@ -545,6 +593,7 @@ class SharedClients:
     call its simulated time and Lambda's deadline, and keep what Bedrock was asked and answered."""
 
     def __init__(self) -> None:
+        _seeded_backoffs()
         self.session = boto3.session.Session()
         self.session.events.register("before-send", _before_send)
         self.session.events.register("after-call.bedrock-runtime.GetAsyncInvoke", _after_call)
@@ -560,10 +609,11 @@ class SharedClients:
 
 def _before_send(request: Any = None, event_name: str = "", **_: Any) -> None:
     if _CURRENT:
-        _, service, operation = (event_name.split(".") + ["", ""])[:3]
-        _CURRENT[-1]._before_call("bedrock" if service == "bedrock-runtime" else service, request, operation)  # noqa: SLF001
+        parts = [*event_name.split("."), "", ""]
+        service, operation = parts[1], parts[2]
+        _CURRENT[-1]._before_call("bedrock" if service == "bedrock-runtime" else service, request, operation)
 
 
 def _after_call(parsed: Any = None, **_: Any) -> None:
     if _CURRENT and isinstance(parsed, dict) and "invocationArn" in parsed and "status" in parsed:
-        _CURRENT[-1]._answered(str(parsed["invocationArn"]), str(parsed["status"]))  # noqa: SLF001
+        _CURRENT[-1]._answered(str(parsed["invocationArn"]), str(parsed["status"]))

@@ -83,7 +83,9 @@ def install() -> None:
     for name in ("put_item", "update_item", "delete_item"):
         original = getattr(DynamoDBBackend, name)
 
-        def remembered(self: Any, table_name: str, keys: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+        def remembered(
+            self: Any, table_name: str, keys: Any, *args: Any, _original: Any = original, **kwargs: Any
+        ) -> Any:
             if not _LAG.max_seconds:
                 return _original(self, table_name, keys, *args, **kwargs)
             from moto.dynamodb.models.dynamo_type import DynamoType
