@@ -50,9 +50,7 @@ def _stack() -> tuple[Any, Any]:
         from .world import SharedClients
 
         _quiet()
-        stack = _WORKER["stack"] = LocalAws(seed=0).start()
-        # The simulator's server lands outputs on a real-time loop; a scenario lands them on its own clock, in order.
-        stack._simulator_server._stop.set()
+        _WORKER["stack"] = LocalAws(seed=0).start()
         _WORKER["session"] = SharedClients()
     return _WORKER["stack"], _WORKER["session"]
 
@@ -93,8 +91,13 @@ def _seeds(text: str) -> list[int]:
 
 
 def _rate(text: str) -> tuple[str, Any]:
+    """name=0.5, name=true, or name=1,3 (a range of seconds)."""
     name, _, value = text.partition("=")
-    return name, (value.lower() == "true") if value.lower() in ("true", "false") else float(value)
+    if value.lower() in ("true", "false"):
+        return name, value.lower() == "true"
+    if "," in value:
+        return name, tuple(float(part) for part in value.split(","))
+    return name, float(value)
 
 
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:

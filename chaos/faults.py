@@ -64,6 +64,7 @@ class Rates:
     failures: float = 0.1
     bedrock_throttles: float = 0.02
     bedrock_latency: tuple[float, float] = (0.05, 0.4)
+    aws_latency: float = 1.0  # how much slower than usual DynamoDB, SNS, EventBridge, S3 and SQS answer
     # S3's events: 1 to 5 s late (late_events of them a minute or two), lost, twice; a share of jobs writes to a
     # watched bucket of another Region (its events go to that Region's bus); keys with a space (sent URL-encoded).
     event_losses: float = 0.02
@@ -81,7 +82,13 @@ class Rates:
     def off(cls) -> Rates:
         zero: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name in ("bedrock_latency", "sqs_duplicate_spread", "recycles_per_hour", "intake_delay"):
+            if f.name in (
+                "bedrock_latency",
+                "aws_latency",
+                "sqs_duplicate_spread",
+                "recycles_per_hour",
+                "intake_delay",
+            ):
                 continue
             zero[f.name] = False if f.name == "shuffle_maps" else 0.0
         return cls(**zero)

@@ -19,9 +19,9 @@ and the events that led there.
 - heard_only_if_events_come: a job whose output lands where no event reaches this stack (a bucket of another
   Region) is not left to output events;
 - checks_not_starved: no sweep spends its whole run on pending notifications while a job's forced check is due;
-- calls_per_job, writes_per_job: no job costs more Bedrock calls than polling it every sweep period would (plus
-  intake, and three rechecks for each delivery of an output event), nor more writes than its three plus those
-  its faults made necessary.
+- calls_per_job, writes_per_job: no job costs more Bedrock calls than asking at every sweep that ran in its life
+  would, plus intake, three timers' worth, and three rechecks for each delivery of its output event (the issue's
+  "more than polling every minute"), nor more writes than its three plus those its faults made necessary.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ class Judge:
         if not timers:
             return
         self._promise()
-        spans = [(sent, f.timer_received.get(mid, f.end)) for mid, sent, _ in timers]
+        spans = [(sent, f.timer_received.get(mid, f.end)) for mid, sent, _, _ in timers]
         for sent, _ in spans:
             flying = [s for s in spans if s[0] <= sent < s[1]]
             if len(flying) > 1:
@@ -196,33 +196,40 @@ class Judge:
                     f"{len(flying)} timers on their way at once at +{_at(f, sent)} (a second series; defect 8)",
                 )
                 break
-        if f.faults.work.get(job.arn) != "timed":
+        work = f.faults.work.get(job.arn)
+        if work not in ("timed", "listen"):
             return
         self._promise()
-        for message_id, _, _ in timers:
+        for message_id, _, _, number in timers:
             got = f.timer_received.get(message_id)
-            if got is None or got >= job.flips - timedelta(seconds=1):
-                continue
+            if got is None or got >= job.flips - timedelta(seconds=1) or (work == "listen" and number >= 2):
+                continue  # it ended, or a heard job's second timer was its last
             age = got - job.submitted
-            longest = self._longest(job.model, got)
-            if longest is None or age + timedelta(seconds=10) >= longest:
-                continue  # it has outlived every duration seen: no timer is due
-            later = [s for _, s, _ in timers if got < s <= got + RUN]
+            horizon = self._horizon(job.model, got, heard=work == "listen")
+            if horizon is None or age + timedelta(seconds=10) >= horizon:
+                continue  # it has outlived the durations seen: no timer is due
+            later = [s for _, s, _, _ in timers if got < s <= got + RUN]
             if later or self._troubled(job.arn, got, got + RUN):
                 continue
             self._break(
                 "timers_continue",
                 job,
-                f"the timer that went off at +{_at(f, got)} found it running (age {age.total_seconds():.0f} s, "
-                f"its model's jobs run up to {longest.total_seconds():.0f} s) and set no next one (defect 6?)",
+                f"its timer {number} went off at +{_at(f, got)}, found it running (age {age.total_seconds():.0f} s, "
+                f"its model's jobs seen up to {horizon.total_seconds():.0f} s) and set no next one "
+                f"({'heard' if work == 'listen' else 'timed'} job; defect 6?)",
+                (got, got + RUN),
             )
             return
 
-    def _longest(self, model: str, before: datetime) -> timedelta | None:
-        durations = [
+    def _horizon(self, model: str, before: datetime, *, heard: bool) -> timedelta | None:
+        """How long its model's jobs have run, as far as a timer may look: the longest seen, or for a heard job's
+        second timer where 90% had ended; None before 10 have ended."""
+        durations = sorted(
             j.flips - j.submitted for j in self.f.jobs.values() if j.model == model and not j.fails and j.flips < before
-        ]
-        return max(durations) if len(durations) >= 10 else None
+        )
+        if len(durations) < 10:
+            return None
+        return durations[int(0.9 * (len(durations) - 1))] if heard else durations[-1]
 
     def _troubled(self, arn: str, low: datetime, high: datetime) -> bool:
         invocation_id = arn.rsplit("/", 1)[-1]
@@ -275,15 +282,18 @@ class Judge:
         troubles = f.faults.troubled.get(job.arn, 0) + sum(1 for k in f.kills if job.submitted <= k <= job.flips)
         calls = f.answered.get(job.arn, 0)
         self.most_calls = max(self.most_calls, calls)
-        # polling every period, intake (and each resubmission), 3 rechecks for each delivery of an output event
-        limit = math.ceil(life / self.period.total_seconds()) + 1 + 2 * troubles
-        limit += max(0, f.intake_handled.get(job.arn, 1) - 1) + 3 * f.event_deliveries.get(job.arn[-12:], 0)
+        # asked at every sweep that ran in its life, at intake (and each resubmission), by a few timers (3), and
+        # 3 rechecks for each delivery of its output event; each fault it met may cost a retry or two
+        sweeps = sum(1 for s in f.sweeps if s.started is not None and job.submitted <= s.started <= job.flips)
+        limit = 1 + sweeps + 3 + 2 * troubles + max(0, f.intake_handled.get(job.arn, 1) - 1)
+        limit += 3 * f.event_deliveries.get(job.arn[-12:], 0)
         self._promise()
         if calls > limit:
             self._break(
                 "calls_per_job",
                 job,
-                f"{calls} Bedrock calls in {life:.0f} s, more than polling every sweep period would make ({limit})",
+                f"{calls} Bedrock calls in {life:.0f} s, more than asking at every sweep would make, and its timers and "
+                f"rechecks ({limit}; defect 8?)",
             )
         writes = f.faults.writes.get(job.arn, 0)
         allowed = 3 + 2 * troubles + 2 * max(0, f.intake_handled.get(job.arn, 1) - 1)

@@ -99,9 +99,9 @@ class QueueClient:
         rates: Rates,
         trail: Trail,
         spend: Callable[[], None],
-        timers: dict[str, list[tuple[str, datetime, datetime]]],
+        timers: dict[str, list[tuple[str, datetime, datetime, int]]],
     ) -> None:
-        self.timers = timers  # ARN -> (message id, sent, goes off) of each timer sent
+        self.timers = timers  # ARN -> (message id, sent, goes off, its number in the series) of each timer sent
         self.queue = queue
         self.rng = rng
         self.rates = rates
@@ -119,9 +119,11 @@ class QueueClient:
         self._fault("SendMessage", MessageBody)
         message_id = self.queue.send(MessageBody, timedelta(seconds=DelaySeconds))
         now = self.queue.clock()
-        if json.loads(MessageBody).get("reason") == "timer":
+        message = json.loads(MessageBody)
+        if message.get("reason") == "timer":
             for arn in _arns(MessageBody):
-                self.timers.setdefault(arn, []).append((message_id, now, now + timedelta(seconds=DelaySeconds)))
+                fires = now + timedelta(seconds=DelaySeconds)
+                self.timers.setdefault(arn, []).append((message_id, now, fires, int(message.get("attempt", 1))))
         self.trail.add(self.queue.clock(), "sent", _arns(MessageBody), f"{MessageBody} delay {DelaySeconds}s")
         if self.rng.random() < self.rates.lost_answers:
             self.trail.add(self.queue.clock(), "answer_lost", _arns(MessageBody), "SendMessage")
