@@ -27,7 +27,6 @@ and the events that led there.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -292,8 +291,8 @@ class Judge:
             self._break(
                 "calls_per_job",
                 job,
-                f"{calls} Bedrock calls in {life:.0f} s, more than asking at every sweep would make, and its timers and "
-                f"rechecks ({limit}; defect 8?)",
+                f"{calls} Bedrock calls in {life:.0f} s, more than asking at every sweep would make, with its timers "
+                f"and rechecks ({limit}; defect 8?)",
             )
         writes = f.faults.writes.get(job.arn, 0)
         allowed = 3 + 2 * troubles + 2 * max(0, f.intake_handled.get(job.arn, 1) - 1)
