@@ -137,6 +137,7 @@ class Faults:
             if operation in ("Publish", "PutEvents"):
                 for arn in arns:
                     self.published[arn] = self.published.get(arn, 0) + 1
+                self.trail.add(now, "sent_ending", arns, f"{operation} goes through")
             return None
         for arn in arns:
             self.troubled[arn] = self.troubled.get(arn, 0) + 1

@@ -36,6 +36,9 @@ from .world import Facts, Job
 RECHECKS = timedelta(seconds=35)  # 5 + 10 + 20 s: how long an output's event keeps asking
 RUN = timedelta(seconds=60)  # the function's timeout: a sweep asks somewhere within its run
 SLACK = timedelta(seconds=15)  # batching windows, and the calls a check makes before it publishes
+# The tracker predicts from the durations it learned (its own environment's, and those shared), not all the world's:
+# a timer is expected only for a job this much younger than the longest its model's jobs ran.
+MARGIN = timedelta(seconds=60)
 
 
 @dataclass
@@ -205,8 +208,8 @@ class Judge:
                 continue  # it ended, or a heard job's second timer was its last
             age = got - job.submitted
             horizon = self._horizon(job.model, got, heard=work == "listen")
-            if horizon is None or age + timedelta(seconds=10) >= horizon:
-                continue  # it has outlived the durations seen: no timer is due
+            if horizon is None or age + MARGIN >= horizon:
+                continue  # it has outlived (or nearly) the durations seen: no timer may be due
             later = [s for _, s, _, _ in timers if got < s <= got + RUN]
             if later or self._troubled(job.arn, got, got + RUN):
                 continue

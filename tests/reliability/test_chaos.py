@@ -13,8 +13,10 @@ from chaos.promises import judge
 from chaos.world import Scenario, SharedClients
 from localrun.stack import LocalAws
 
-# Chosen for what each brings on: 4 a FIFO topic ... (see chaos/FOUND.md for what each found on the unfixed code).
-SEEDS = [4, 7, 12]
+# With every misbehaviour at its default rate, on the code before issue 19's fixes these broke (chaos/FOUND.md): 3 one
+# series per job (a timer's SQS duplicate, a resubmission) and jobs of another Region's bucket left to events; 4 an
+# output event before its record (defect 4, behind an intake receive Lambda throttled); 5 a timer series ended.
+SEEDS = [3, 4, 5]
 
 
 @pytest.fixture(scope="module")
