@@ -30,15 +30,12 @@ _WORKER: dict[str, Any] = {}
 
 
 def _quiet() -> None:
-    """The function logs every check and counts metrics per event: noise here, and memory over a long run. The
-    sweep's gauge of jobs in progress costs three count Queries a sweep, a third of a scenario's CPU, for a
-    dashboard figure no promise rests on: it reads 0 here."""
+    """The function logs every check and counts metrics per event: noise here, and memory over a long run."""
     import logging
 
-    from tracking import lifecycle, records, telemetry
+    from tracking import lifecycle, telemetry
 
     telemetry.metrics.add_metric = lambda **_: None  # type: ignore[method-assign]
-    records.RecordStore.count = lambda self, work: 0  # type: ignore[method-assign]
     setattr(lifecycle, "count_ending", lambda *_: None)  # noqa: B010 - imported there from telemetry
     logging.disable(logging.CRITICAL)
 

@@ -76,6 +76,7 @@ class Rates:
     # Arrivals: a share of jobs comes in bursts; the producer's message reaches intake 0..intake_delay s after
     # StartAsyncInvoke (a batching window, a backlog, a producer that submits a moment later).
     bursts: float = 0.3
+    burst_size: float = 15  # jobs at most in a burst, all within a minute
     intake_delay: float = 20.0
 
     @classmethod

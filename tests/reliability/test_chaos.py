@@ -1,6 +1,7 @@
 """A handful of the chaos day's seeds (chaos/, `make chaos` runs 200): every misbehaviour on, the function's own code
 on the local stack, every promise of every job checked. A seed that fails here replays with `make chaos SEED=n`,
-which prints each broken promise with the events that led there."""
+which prints each broken promise with the events that led there (the same world, but for what depends on the order
+Python iterates sets in, which `make chaos` fixes with PYTHONHASHSEED=0 and pytest does not)."""
 
 from __future__ import annotations
 
