@@ -77,6 +77,7 @@ class Rates:
     # StartAsyncInvoke (a batching window, a backlog, a producer that submits a moment later).
     bursts: float = 0.3
     burst_size: float = 15  # jobs at most in a burst, all within a minute
+    longer: float = 1.0  # every job runs this many times as long as bench.day's models say
     intake_delay: float = 20.0
 
     @classmethod
@@ -122,6 +123,7 @@ class Faults:
     troubled: dict[str, int] = field(default_factory=dict)  # ARN -> faults met by its requests
     window: set[str] = field(default_factory=set)  # ARNs with a publish or put whose outcome the function lost
     work: dict[str, str] = field(default_factory=dict)  # ARN -> how it was first recorded in progress
+    recorded: dict[str, datetime] = field(default_factory=dict)  # ARN -> when its record was first written
     _writing: list[str] = field(default_factory=list)  # the ARNs of the write in flight (one call at a time)
 
     def decide(self, service: str, operation: str, body: str) -> Fault | None:
@@ -180,6 +182,7 @@ class Faults:
         if service == "dynamodb" and operation in WRITES:
             for arn in self._writing:
                 self.writes[arn] = self.writes.get(arn, 0) + 1
+                self.recorded.setdefault(arn, self.clock())
         if service != "dynamodb" or not self.rates.shuffle_maps or operation not in ("GetItem", "Query"):
             return answer
         try:

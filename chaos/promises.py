@@ -8,7 +8,7 @@ and the events that led there.
 - once: a FIFO topic delivers each ending exactly once; a standard topic, and the bus, twice only in the documented
   window (a publish or put whose answer was lost, or recording it failed or died after it was sent);
 - event_put: with a bus, each ending put there at least once;
-- polling_bound: no job in progress goes longer between two questions to Bedrock than MaxPollIntervalSeconds plus
+- polling_bound: no job in progress (once recorded) goes longer between two questions to Bedrock than MaxPollIntervalSeconds plus
   one sweep period, plus exactly what the schedule's own outages add (no sweep run from the forced check on), plus
   the length of the run that asks (a sweep asks within its 60 s);
 - one_timer_series: at no moment has a job two timers on their way (SQS duplicates included: one series per job);
@@ -152,8 +152,9 @@ class Judge:
 
     def _polling(self, job: Job) -> None:
         """Between two questions while it runs (and from the last one to the first that saw its end)."""
-        asked = sorted(self.f.asked.get(job.arn, []))
-        if not asked:
+        recorded = self.f.faults.recorded.get(job.arn)
+        asked = sorted(t for t in self.f.asked.get(job.arn, []) if recorded is not None and t >= recorded)
+        if not asked:  # the bound holds from its record on: before, its intake message is SQS's to keep
             return
         until = min(job.flips, self.f.end)
         checks = [t for t in asked if t < until]

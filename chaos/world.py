@@ -314,7 +314,7 @@ class Scenario:
             outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{self.buckets[kind]}/{prefix}"}},
         )["invocationArn"]
         job = self.stack.simulator.jobs[arn]
-        seconds = rng.uniform(shortest, longest)
+        seconds = rng.uniform(shortest, longest) * rates.longer
         job.fails = rng.random() < rates.failures
         if job.fails:
             seconds *= rng.uniform(0.02, 1.0)  # a failure can come at any point of a run
