@@ -8,9 +8,9 @@ and the events that led there.
 - once: a FIFO topic delivers each ending exactly once; a standard topic, and the bus, twice only in the documented
   window (a publish or put whose answer was lost, or recording it failed or died after it was sent);
 - event_put: with a bus, each ending put there at least once;
-- polling_bound: no job in progress (once recorded) goes longer between two questions to Bedrock than MaxPollIntervalSeconds plus
-  one sweep period, plus exactly what the schedule's own outages add (no sweep run from the forced check on), plus
-  the length of the run that asks (a sweep asks within its 60 s);
+- polling_bound: no job in progress (once recorded) goes longer between two questions to Bedrock than
+  MaxPollIntervalSeconds plus one sweep period, plus exactly what the schedule's own outages add (no sweep run
+  from the forced check on), plus the length of the run that asks (a sweep asks within its 60 s);
 - one_timer_series: at no moment has a job two timers on their way (SQS duplicates included: one series per job);
 - timers_continue: a timer that finds its job running sets the next, unless the job has outlived the durations
   its model's jobs have shown (a timer that could not be sent, or a run killed, excuses it);
