@@ -153,8 +153,11 @@ class Judge:
     def _polling(self, job: Job) -> None:
         """Between two questions while it runs (and from the last one to the first that saw its end)."""
         recorded = self.f.faults.recorded.get(job.arn)
-        asked = sorted(t for t in self.f.asked.get(job.arn, []) if recorded is not None and t >= recorded)
-        if not asked:  # the bound holds from its record on: before, its intake message is SQS's to keep
+        if recorded is None:  # the bound holds from its record on: before, its intake message is SQS's to keep
+            return
+        every = sorted(self.f.asked.get(job.arn, []))
+        asked = [t for t in every if t <= recorded][-1:] + [t for t in every if t > recorded]  # the ask it records
+        if not asked:
             return
         until = min(job.flips, self.f.end)
         checks = [t for t in asked if t < until]
