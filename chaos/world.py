@@ -617,8 +617,23 @@ class SharedClients:
         key = (service, region_name, repr(getattr(config, "retries", None)), getattr(config, "read_timeout", None),
                getattr(config, "connect_timeout", None), getattr(config, "max_pool_connections", None))  # fmt: skip
         if key not in self._clients:
-            self._clients[key] = self.session.client(service, region_name=region_name, config=config)  # type: ignore[call-overload]
+            client = self.session.client(service, region_name=region_name, config=config)  # type: ignore[call-overload]
+            _no_real_timeouts(client)
+            self._clients[key] = client
         return self._clients[key]
+
+
+def _no_real_timeouts(client: Any) -> None:
+    """The function's timeouts are part of its design (its worst cases, read from the client's config, stay as they
+    are), but on a busy machine a local answer can take seconds of real time: here no call times out for real, so
+    the same seed runs the same way however loaded the machine is. Lost answers are the faults' to decide."""
+    from urllib3.util.timeout import Timeout
+
+    http = client._endpoint.http_session
+    http._timeout = Timeout(connect=120, read=120)
+    manager = getattr(http, "_manager", None)
+    if manager is not None:
+        manager.connection_pool_kw["timeout"] = http._timeout
 
 
 def _before_send(request: Any = None, event_name: str = "", **_: Any) -> None:
