@@ -367,6 +367,9 @@ class Scenario:
             self.trail.add(self.clock(), "killed", None, f"{label}: {exc}")
             self.envs[kind] = self._environment()  # Lambda starts the next run in a new environment
             return None
+        except Exception as exc:  # noqa: BLE001 - the run failed, as Lambda reports it: its batch comes back
+            self.trail.add(self.clock(), "function_error", None, f"{label}: {type(exc).__name__}: {exc}")
+            return None
         finally:
             self.run_now = None
 
