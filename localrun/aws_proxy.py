@@ -10,6 +10,10 @@ it with the production client settings. A fault applies to a number of requests 
 - `refuse_entries`: EventBridge's PutEvents refusing its entries: HTTP 200, `FailedEntryCount`, each entry's
   `ErrorCode` (`code`): nothing is put, and the SDK sees a success, so it does not retry.
 
+A simulation can also decide on every request itself (`ProxyState.decide`: a fault or None, at a chosen rate,
+say) and rewrite every answer (`ProxyState.rewrite`: a DynamoDB Map's keys in another order, as DynamoDB does not
+promise one).
+
 It also does what moto does not: SNS FIFO deduplication on the stack's clock (5 minutes), so that a test can move
 time past the window; a DynamoDB Map's keys in another order than written (`map_order`: "reversed", or "shuffled"
 by `map_seed`), since DynamoDB promises none and moto keeps the order of insertion; and it logs every operation,
@@ -81,6 +85,10 @@ class ProxyState:
     deduplicated: int = 0
     map_order: str = ""  # "" as moto keeps them (insertion), "reversed" or "shuffled" (by map_seed)
     map_seed: int = 0
+    # Asked about each request no listed fault takes (service, operation, body): a fault to apply, or None.
+    decide: Callable[[str, str, str], Fault | None] | None = None
+    # Each answer the function gets, as (service, operation, answer) -> the answer it gets instead.
+    rewrite: Callable[[str, str, bytes], bytes] | None = None
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -168,6 +176,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = next((f for f in state.faults if f.applies(service, operation, text)), None)
             if fault is not None:
                 fault.hits += 1
+            elif state.decide is not None:
+                fault = state.decide(service, operation, text)
             by_function = FUNCTION_USER_AGENT in self.headers.get("User-Agent", "")
             state.calls.append(Call(service, operation, by_function, fault.action if fault else ""))
         if fault is not None and fault.action == "error":
@@ -192,6 +202,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.action == "slow":
             time.sleep(fault.seconds)
+        if state.rewrite is not None and status == 200:
+            answer = state.rewrite(service, operation, answer)
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in _HOP_BY_HOP:

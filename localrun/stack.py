@@ -39,9 +39,10 @@ from moto.server import ThreadedMotoServer
 
 from bedrock_simulator import Simulator, SimulatorServer
 
-from . import template
+from . import index_lag, template
 from .aws_proxy import AwsProxy
 from .durable_callbacks import DurableCallbacks
+from .index_lag import IndexLag
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -203,123 +204,12 @@ def _name_each_execution_as_step_functions_does() -> None:
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
 
-@dataclass
-class IndexLag:
-    """How late a global secondary index shows a write: a Query on an index sees the table as it was `seconds` ago
-    on the stack's clock (DynamoDB's index reads are eventually consistent, always; moto's are immediate). Reads of
-    the table itself are not changed: a consistent GetItem sees every write at once. Transactions are not modelled."""
+def _answer_without_delayed_acks() -> None:
+    """moto's server writes an answer's headers and body apart; with Nagle's algorithm on, the body waits for the
+    client's delayed ACK (40 ms on Linux), which made every call through it take that long."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    seconds: float = 0.0
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # (table, key) -> the item's versions since the oldest an index may still show: (when written, attributes or None)
-    history: dict[tuple[str, str], list[tuple[datetime | None, dict[str, Any] | None]]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def written(self, table: str, key: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        if self.seconds <= 0:
-            return
-        now = self.clock()
-        cutoff = now - timedelta(seconds=self.seconds)
-        with self._lock:
-            versions = self.history.setdefault((table, key), [(None, before)])
-            versions.append((now, after))
-            # the newest version an index may still show, and those after it
-            shown = max(i for i, (at, _) in enumerate(versions) if at is None or at <= cutoff)
-            del versions[:shown]
-
-    def shown(self, table: str, current: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
-        """The items of `table` as an index shows them now: `current` (key -> attributes) as it was `seconds` ago."""
-        cutoff = self.clock() - timedelta(seconds=self.seconds)
-        view: dict[str, dict[str, Any] | None] = dict(current)
-        with self._lock:
-            for (name, key), versions in self.history.items():
-                if name == table:
-                    view[key] = next(item for at, item in reversed(versions) if at is None or at <= cutoff)
-        return view
-
-
-_INDEX_LAG = IndexLag()
-_lagged_view = threading.local()
-
-
-def _item_key(table: Any, attributes: dict[str, Any]) -> str:
-    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-    return json.dumps([attributes.get(name) for name in names], sort_keys=True)
-
-
-def _lag_index_reads() -> None:
-    """Index Queries see the table `_INDEX_LAG.seconds` late: each write's versions are kept (on the stack's clock)
-    while an index may still show them, and a Query on a global secondary index reads the table as it was."""
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
-    from moto.dynamodb.models.table import Table
-
-    def attributes(item: Any) -> dict[str, Any] | None:
-        return None if item is None else dict(item.to_json()["Attributes"])
-
-    for name in ("put_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-        if getattr(original, "_lagged", False):
-            continue
-
-        def recorded(self: Any, table_name: str, key: dict[str, Any], *args: Any, _original: Any = original,
-                     **kwargs: Any) -> Any:  # fmt: skip
-            if _INDEX_LAG.seconds <= 0:
-                return _original(self, table_name, key, *args, **kwargs)
-            table = self.get_table(table_name)
-            item_key = _item_key(table, key)
-            before = attributes(self.get_item(table_name, _key_of(table, key)))
-            result = _original(self, table_name, key, *args, **kwargs)
-            _INDEX_LAG.written(table_name, item_key, before, attributes(self.get_item(table_name, _key_of(table, key))))
-            return result
-
-        recorded._lagged = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, recorded)
-
-    original_query = Table.query
-    if getattr(original_query, "_lagged", False):
-        return
-    original_all_items = Table.all_items
-
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        index = kwargs.get("index_name") if "index_name" in kwargs else (args[7] if len(args) > 7 else None)
-        lagged = _INDEX_LAG.seconds > 0 and index is not None and index in {i.name for i in self.global_indexes}
-        _lagged_view.table = self if lagged else None
-        try:
-            return original_query(self, *args, **kwargs)
-        finally:
-            _lagged_view.table = None
-
-    def all_items(self: Any) -> list[Any]:
-        items = original_all_items(self)
-        viewed = getattr(_lagged_view, "table", None)
-        if viewed is None or id(viewed) != id(self):
-            return items
-        current = {}
-        for item in items:
-            found = attributes(item)
-            assert found is not None
-            current[_item_key(self, found)] = found
-        shown = []
-        for found in _INDEX_LAG.shown(self.name, current).values():
-            if found is not None:
-                range_value = found.get(self.range_key_attr) if self.range_key_attr else None
-                shown.append(
-                    Item(DynamoType(found[self.hash_key_attr]), DynamoType(range_value) if range_value else None, found)
-                )
-        return shown
-
-    query._lagged = True  # type: ignore[attr-defined]
-    Table.query = query  # type: ignore[method-assign]
-    Table.all_items = all_items  # type: ignore[method-assign]
-
-
-def _key_of(table: Any, attributes: dict[str, Any]) -> dict[str, Any]:
-    """The key attributes of an item (or of a key)."""
-    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-    return {name: attributes[name] for name in names if name in attributes}
+    MotoRequestHandler.disable_nagle_algorithm = True
 
 
 def _make_item_writes_atomic() -> None:
@@ -380,12 +270,13 @@ class LocalAws:
 
     def start(self) -> LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-        _lag_index_reads()  # inside the lock that makes item writes atomic: installed first
         _make_item_writes_atomic()
         _deliver_events_as_eventbridge_does()
         _answer_eventbridge_configuration_as_s3_does()
         _keep_the_cause_of_a_task_failure()
         _name_each_execution_as_step_functions_does()
+        index_lag.install()
+        _answer_without_delayed_acks()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -421,15 +312,17 @@ class LocalAws:
         _DELIVERY = model
 
     @property
-    def index_lag(self) -> float:
-        """How many seconds (on the stack's clock) a Query on a global secondary index lags the table's writes."""
-        return _INDEX_LAG.seconds
+    def index_lag(self) -> IndexLag:
+        """How late a Query on a global secondary index sees each write (localrun.index_lag); none by default."""
+        return index_lag.current()
 
     @index_lag.setter
-    def index_lag(self, seconds: float) -> None:
-        with _INDEX_LAG._lock:
-            _INDEX_LAG.seconds = seconds
-            _INDEX_LAG.history.clear()
+    def index_lag(self, model: IndexLag | float) -> None:
+        """A model, or a number of seconds: every write seen exactly that late."""
+        if not isinstance(model, IndexLag):
+            model = IndexLag(min_seconds=float(model), max_seconds=float(model))
+        model.clock = self.clock
+        index_lag.set_current(model)
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -440,7 +333,7 @@ class LocalAws:
     def clock(self, clock: Callable[[], datetime]) -> None:
         self.simulator.clock = clock
         self.proxy.state.clock = clock
-        _INDEX_LAG.clock = clock
+        index_lag.current().clock = clock
 
     def expire_records(self) -> int:
         """Delete the items whose TTL attribute has passed on the stack's clock, as DynamoDB's TTL does (at some

@@ -1,0 +1,345 @@
+"""Every promise the README makes, checked for every job of a scenario; each broken one named with its job, the seed
+and the events that led there.
+
+- notified: each ending on the topic at least once (a job whose intake message the function never got to record is
+  excused only if it rests in the intake dead-letter queue after failing maxReceiveCount times in the function);
+- not_dead_lettered_unrun: no intake message dead-lettered by receives the function never ran (Lambda throttling
+  an event source mapping's batches, which count toward maxReceiveCount: issue 19's tenth defect);
+- once: a FIFO topic delivers each ending exactly once; a standard topic, and the bus, twice only in the documented
+  window (a publish or put whose answer was lost, or recording it failed or died after it was sent);
+- event_put: with a bus, each ending put there at least once;
+- polling_bound: no job in progress (once recorded) goes longer between two questions to Bedrock than
+  MaxPollIntervalSeconds plus one sweep period, plus exactly what the schedule's own outages add (no sweep run
+  from the forced check on), plus the length of the run that asks (a sweep asks within its 60 s);
+- one_timer_series: at no moment has a job two timers on their way (SQS duplicates included: one series per job);
+- timers_continue: a timer that finds its job running sets the next, unless the job has outlived the durations
+  its model's jobs have shown (a timer that could not be sent, or a run killed, excuses it);
+- heard_in_seconds: an ending whose output event reached the function while Bedrock said so within the rechecks'
+  35 s is notified within them (faults met by its own calls excuse it);
+- heard_only_if_events_come: a job whose output lands where no event reaches this stack (a bucket of another
+  Region) is not left to output events;
+- checks_not_starved: no sweep spends its whole run on pending notifications while a job's forced check is due;
+- calls_per_job, writes_per_job: no job costs more Bedrock calls than asking at every sweep that ran in its life
+  would, plus intake, three timers' worth, and three rechecks for each delivery of its output event (the issue's
+  "more than polling every minute"), nor more writes than its three plus those its faults made necessary.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .world import Facts, Job
+
+RECHECKS = timedelta(seconds=35)  # 5 + 10 + 20 s: how long an output's event keeps asking
+RUN = timedelta(seconds=60)  # the function's timeout: a sweep asks somewhere within its run
+SLACK = timedelta(seconds=15)  # batching windows, and the calls a check makes before it publishes
+# The tracker predicts from the durations it learned (its own environment's, and those shared), not all the world's:
+# a timer is expected only for a job this much younger than the longest its model's jobs ran.
+MARGIN = timedelta(seconds=60)
+
+
+@dataclass
+class Broken:
+    promise: str
+    arn: str
+    seed: int
+    what: str
+    trail: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"promise": self.promise, "arn": self.arn, "seed": self.seed, "what": self.what, "trail": self.trail}
+
+
+@dataclass
+class Verdict:
+    seed: int
+    jobs: int
+    promises_checked: int
+    broken: list[Broken]
+    longest_gap: float  # seconds between two checks of a job in progress
+    latest_notification: float  # seconds from an ending to its first notification
+    most_calls: int  # Bedrock calls for one job
+
+
+class Judge:
+    def __init__(self, facts: Facts) -> None:
+        self.f = facts
+        self.broken: list[Broken] = []
+        self.checked = 0
+        self.max_poll = timedelta(seconds=facts.settings.max_poll_interval_seconds)
+        self.period = facts.settings.sweep_period
+        self.longest_gap = 0.0
+        self.latest = 0.0
+        self.most_calls = 0
+
+    def verdict(self) -> Verdict:
+        for job in self.f.jobs.values():
+            self._job(job)
+        self._sweeps()
+        return Verdict(
+            self.f.seed, len(self.f.jobs), self.checked, self.broken, self.longest_gap, self.latest, self.most_calls
+        )
+
+    def _break(self, promise: str, job: Job | None, what: str, around: tuple[datetime, datetime] | None = None) -> None:
+        arn = job.arn if job else ""
+        entries = self.f.trail.of(arn) if job else []
+        if around is not None:
+            low, high = around[0] - timedelta(minutes=2), around[1] + timedelta(minutes=1)
+            general = [e for e in self.f.trail.entries if not e.subjects and low <= e.at <= high]
+            entries = sorted([e for e in entries if e.subjects] + general, key=lambda e: e.at)
+        else:
+            entries = [e for e in entries if e.subjects]
+        self.broken.append(Broken(promise, arn, self.f.seed, what, self.f.trail.text(entries)))
+
+    def _promise(self) -> None:
+        self.checked += 1
+
+    # -- one job --------------------------------------------------------------------------------------
+
+    def _job(self, job: Job) -> None:
+        f = self.f
+        status = "Failed" if job.fails else "Completed"
+        recorded = job.arn in f.records
+        ended = job.flips <= f.end - timedelta(minutes=5)
+        self._promise()
+        handled, dead = f.intake_handled.get(job.arn, 0), f.intake_dead.get(job.arn)
+        if dead is not None and handled < dead:
+            self._break(
+                "not_dead_lettered_unrun",
+                job,
+                f"its intake message was dead-lettered after {dead} receives, of which the function ran only "
+                f"{handled}: throttled receives counted toward maxReceiveCount (defect 10)",
+            )
+        if not recorded:
+            if dead is None and ended:
+                self._promise()
+                self._break("notified", job, "never recorded, and its intake message is not dead-lettered")
+            return
+        if ended:
+            self._notified(job, status)
+        self._polling(job)
+        self._timers(job)
+        self._heard(job)
+        self._costs(job)
+
+    def _notified(self, job: Job, status: str) -> None:
+        f = self.f
+        key = (job.arn, status)
+        delivered = f.notifications.get(key, 0)
+        self._promise()
+        if delivered == 0:
+            self._break("notified", job, f"its ending ({status}) never reached the topic's subscriber")
+        self._promise()
+        if delivered > 1 and (f.fifo or job.arn not in f.faults.window):
+            where = "a FIFO topic" if f.fifo else "a standard topic, outside the documented window"
+            self._break("once", job, f"delivered {delivered} times on {where} (defect 7 if FIFO)")
+        record = f.records.get(job.arn, {})
+        notified_at = record.get("notifiedAt")
+        if notified_at:
+            seconds = (datetime.fromisoformat(str(notified_at).replace("Z", "+00:00")) - job.flips).total_seconds()
+            self.latest = max(self.latest, seconds)
+        if f.bus:
+            put = f.events.get(key, 0)
+            self._promise()
+            if put == 0:
+                self._break("event_put", job, f"its ending ({status}) never reached the bus's rule")
+            self._promise()
+            if put > 1 and job.arn not in f.faults.window:
+                self._break("once", job, f"put on the bus {put} times, outside the documented window")
+
+    def _polling(self, job: Job) -> None:
+        """Between two questions while it runs (and from the last one to the first that saw its end)."""
+        recorded = self.f.faults.recorded.get(job.arn)
+        if recorded is None:  # the bound holds from its record on: before, its intake message is SQS's to keep
+            return
+        every = sorted(self.f.asked.get(job.arn, []))
+        asked = [t for t in every if t <= recorded][-1:] + [t for t in every if t > recorded]  # the ask it records
+        if not asked:
+            return
+        until = min(job.flips, self.f.end)
+        checks = [t for t in asked if t < until]
+        after = [t for t in asked if t >= until]
+        points = checks + (after[:1] if after else [until] if until < self.f.end else [self.f.end])
+        self._promise()
+        for earlier, later in itertools.pairwise(points):
+            gap = later - earlier
+            self.longest_gap = max(self.longest_gap, gap.total_seconds())
+            allowed = self._allowed(earlier)
+            if gap > allowed:
+                self._break(
+                    "polling_bound",
+                    job,
+                    f"{gap.total_seconds():.0f} s without a check (+{_at(self.f, earlier)} to +{_at(self.f, later)}) "
+                    f"against {allowed.total_seconds():.0f} s allowed (MaxPollIntervalSeconds + a sweep period + "
+                    f"the schedule's outage + a run)",
+                    (earlier, later),
+                )
+                return
+
+    def _allowed(self, earlier: datetime) -> timedelta:
+        """MaxPollIntervalSeconds and a period; more only where the schedule sent no sweep from the forced check."""
+        forced = earlier + self.max_poll
+        ran = [s.started for s in self.f.sweeps if s.started is not None and not s.killed and s.started >= forced]
+        wait = (min(ran) - forced) if ran else self.period
+        return self.max_poll + max(self.period, wait) + RUN
+
+    def _timers(self, job: Job) -> None:
+        f = self.f
+        timers = f.timers.get(job.arn, [])
+        if not timers:
+            return
+        self._promise()
+        spans = [(sent, f.timer_received.get(mid, f.end)) for mid, sent, _, _ in timers]
+        for sent, _ in spans:
+            flying = [s for s in spans if s[0] <= sent < s[1]]
+            if len(flying) > 1:
+                self._break(
+                    "one_timer_series",
+                    job,
+                    f"{len(flying)} timers on their way at once at +{_at(f, sent)} (a second series; defect 8)",
+                )
+                break
+        work = f.faults.work.get(job.arn)
+        if work not in ("timed", "listen"):
+            return
+        self._promise()
+        for message_id, _, _, number in timers:
+            got = f.timer_received.get(message_id)
+            if got is None or got >= job.flips - timedelta(seconds=1) or (work == "listen" and number >= 2):
+                continue  # it ended, or a heard job's second timer was its last
+            age = got - job.submitted
+            horizon = self._horizon(job.model, got, heard=work == "listen")
+            if horizon is None or age + MARGIN >= horizon:
+                continue  # it has outlived (or nearly) the durations seen: no timer may be due
+            later = [s for _, s, _, _ in timers if got < s <= got + RUN]
+            if later or self._troubled(job.arn, got, got + RUN):
+                continue
+            self._break(
+                "timers_continue",
+                job,
+                f"its timer {number} went off at +{_at(f, got)}, found it running (age {age.total_seconds():.0f} s, "
+                f"its model's jobs seen up to {horizon.total_seconds():.0f} s) and set no next one "
+                f"({'heard' if work == 'listen' else 'timed'} job; defect 6?)",
+                (got, got + RUN),
+            )
+            return
+
+    def _horizon(self, model: str, before: datetime, *, heard: bool) -> timedelta | None:
+        """How long its model's jobs have run, as far as a timer may look: the longest seen, or for a heard job's
+        second timer where 90% had ended; None before 10 have ended."""
+        durations = sorted(
+            j.flips - j.submitted for j in self.f.jobs.values() if j.model == model and not j.fails and j.flips < before
+        )
+        if len(durations) < 10:
+            return None
+        return durations[int(0.9 * (len(durations) - 1))] if heard else durations[-1]
+
+    def _troubled(self, arn: str, low: datetime, high: datetime) -> bool:
+        invocation_id = arn.rsplit("/", 1)[-1]
+        for e in self.f.trail.entries:
+            if low <= e.at <= high and (
+                e.kind in ("killed",)
+                or (
+                    (arn in e.subjects or invocation_id in e.subjects)
+                    and e.kind.endswith(("_fault", "_throttled", "message_failed", "entry_refused", "answer_lost"))
+                )
+            ):
+                return True
+        return bool(self.f.faults.troubled.get(arn)) and any(low <= k <= high for k in self.f.kills)
+
+    def _heard(self, job: Job) -> None:
+        f = self.f
+        if job.kind == "other_region":
+            self._promise()
+            if f.faults.work.get(job.arn) == "listen":
+                self._break(
+                    "heard_only_if_events_come",
+                    job,
+                    "its output goes to a watched bucket of another Region, whose events go to that Region's bus, "
+                    "yet it was recorded as heard (left to events that never come: defect 5)",
+                )
+        got = f.event_received.get(job.arn.rsplit("/", 1)[-1])
+        if got is None or job.kind != "watched" or job.flips > got + RECHECKS:
+            return
+        self._promise()
+        record = f.records.get(job.arn, {})
+        notified_at = record.get("notifiedAt")
+        due = max(got, job.flips) + SLACK
+        if notified_at is not None:
+            when = datetime.fromisoformat(str(notified_at).replace("Z", "+00:00"))
+            if when <= due:
+                return
+        if self._troubled(job.arn, got - timedelta(seconds=5), due):
+            return
+        self._break(
+            "heard_in_seconds",
+            job,
+            f"its output event reached the function at +{_at(f, got)}, Bedrock said it ended from "
+            f"+{_at(f, job.flips)}, notified only at {notified_at} (defect 4 or 6?)",
+            (got, due),
+        )
+
+    def _costs(self, job: Job) -> None:
+        f = self.f
+        life = (min(job.flips, f.end) - job.submitted).total_seconds()
+        troubles = f.faults.troubled.get(job.arn, 0) + sum(1 for k in f.kills if job.submitted <= k <= job.flips)
+        calls = f.answered.get(job.arn, 0)
+        self.most_calls = max(self.most_calls, calls)
+        # asked at every sweep that ran in its life, at intake (and each resubmission), by a few timers (3), and
+        # 3 rechecks for each delivery of its output event; each fault it met may cost a retry or two
+        sweeps = sum(1 for s in f.sweeps if s.started is not None and job.submitted <= s.started <= job.flips)
+        limit = 1 + sweeps + 3 + 2 * troubles + max(0, f.intake_handled.get(job.arn, 1) - 1)
+        limit += 3 * f.event_deliveries.get(job.arn[-12:], 0)
+        self._promise()
+        if calls > limit:
+            self._break(
+                "calls_per_job",
+                job,
+                f"{calls} Bedrock calls in {life:.0f} s, more than asking at every sweep would make, with its timers "
+                f"and rechecks ({limit}; defect 8?)",
+            )
+        writes = f.faults.writes.get(job.arn, 0)
+        allowed = 3 + 2 * troubles + 2 * max(0, f.intake_handled.get(job.arn, 1) - 1)
+        self._promise()
+        if writes > allowed:
+            self._break("writes_per_job", job, f"{writes} DynamoDB writes against {allowed} (3, and 2 a fault)")
+
+    # -- sweeps -----------------------------------------------------------------------------------------
+
+    def _sweeps(self) -> None:
+        f = self.f
+        for run in f.sweeps:
+            if run.started is None or run.killed or not run.report:
+                continue
+            self._promise()
+            outcomes = run.report.get("outcomes", {})
+            pending = sum(outcomes.get(k, 0) for k in ("notified", "not_claimed", "notification_pending"))
+            pending += sum(run.report.get("errors", {}).values())
+            checked = sum(outcomes.get(k, 0) for k in ("in_progress", "waiting", "handed_off"))
+            if not (run.report.get("stoppedEarly") and pending and not checked):
+                continue
+            starved = [job for job in f.jobs.values() if self._forced_due(job, run.started)]
+            if starved:
+                self._break(
+                    "checks_not_starved",
+                    starved[0],
+                    f"the sweep at +{_at(f, run.started)} spent its run on {pending} pending notifications and asked "
+                    f"about none of the jobs in progress, this one's forced check due (defect 3)",
+                    (run.started, run.ended or run.started),
+                )
+
+    def _forced_due(self, job: Job, moment: datetime) -> bool:
+        """Whether the job was in progress at `moment` and had gone MaxPollIntervalSeconds without a check."""
+        before = [t for t in self.f.asked.get(job.arn, []) if t <= moment]
+        return bool(before) and job.flips > moment and max(before) <= moment - self.max_poll
+
+
+def _at(f: Facts, moment: datetime) -> str:
+    return f"{(moment - f.trail.start).total_seconds():.0f}s"
+
+
+def judge(facts: Facts) -> Verdict:
+    return Judge(facts).verdict()
