@@ -180,14 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fault = state.decide(service, operation, text)
             by_function = FUNCTION_USER_AGENT in self.headers.get("User-Agent", "")
             state.calls.append(Call(service, operation, by_function, fault.action if fault else ""))
-        if fault is not None and fault.action == "error":
-            self._error(service, fault)
-            return
-        if fault is not None and fault.action == "drop_before":
-            self.close_connection = True
-            return
-        if fault is not None and fault.action == "refuse_entries":
-            self._refuse_entries(fault, text)
+        if fault is not None and self._answered_before_forwarding(fault, service, text):
             return
         if service == "sns" and operation == "Publish":
             body, duplicate = self._fifo(text, body)
@@ -211,6 +204,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
+
+    def _answered_before_forwarding(self, fault: Fault, service: str, text: str) -> bool:
+        """A fault that answers (or drops) the request without moto: True if this one did."""
+        if fault.action == "error":
+            self._error(service, fault)
+        elif fault.action == "drop_before":
+            self.close_connection = True
+        elif fault.action == "refuse_entries":
+            self._refuse_entries(fault, text)
+        else:
+            return False
+        return True
 
     def _operation(self, text: str) -> tuple[str, str]:
         match = _SCOPE.search(self.headers.get("Authorization", ""))
