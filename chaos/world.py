@@ -186,8 +186,11 @@ class Scenario:
             "unwatched": f"unwatched-{resources.bucket}",
             "other_region": f"elsewhere-{resources.bucket}",
         }
-        for name in list(self.buckets.values())[1:]:
-            s3.create_bucket(Bucket=name)
+        s3.create_bucket(Bucket=self.buckets["unwatched"])
+        # named among the watched buckets, but in another Region: its events go to that Region's bus
+        s3.create_bucket(
+            Bucket=self.buckets["other_region"], CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
         env = stack.environment()
         env["OUTPUT_BUCKETS"] = f"arn:aws:s3:::{self.buckets['watched']},arn:aws:s3:::{self.buckets['other_region']}"
         self.settings = replace(

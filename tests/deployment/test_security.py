@@ -71,7 +71,7 @@ def test_output_listing_is_granted_only_on_the_watched_buckets_and_only_when_the
     assert policy["Condition"] == "WatchesOutputs"
     assert policy["Properties"]["Roles"] == [{"Ref": "TrackerRole"}]
     listing, reading = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Action"] == ["s3:ListBucket", "s3:GetBucketLocation"]
     assert listing["Resource"] == WATCHED_BUCKETS
     # reading: only the one file whose content a notification reports (outputs.REPORTS), in those buckets
     report = "/*/segmented-embedding-result.json"

@@ -45,3 +45,26 @@ def test_only_a_job_of_this_region_writing_to_this_accounts_watched_bucket_is_he
     assert 105 <= first[elsewhere] <= 115  # an unheard job's timer: where a quarter of the jobs had ended
     for heard in (here, mine):  # a heard job's: where half had ended (for a failure, or a lost event)
         assert 119 <= first[heard] <= 120
+
+
+def test_a_watched_bucket_of_another_region_is_not_heard_whatever_the_jobs_region(
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    """A bucket named in OutputBucketArns but made in another Region (nothing in S3 or Bedrock stops that) sends its
+    events to that Region's bus: a job of this Region writing there is timed and polled, not left to events. The
+    bucket's Region is asked of S3 once per execution environment (GetBucketLocation)."""
+    elsewhere = f"eu-{resources.table_name}".lower()[:63]
+    stack.client("s3").create_bucket(Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    tracker = app.runtime.tracker
+    tracker.watched_buckets = frozenset({*tracker.watched_buckets, elsewhere})
+    timers = RecordedTimers()
+    tracker.timers = app.runtime.checks.timers = app.runtime.sweep.timers = timers
+    teach(app.runtime, 100, count=40)
+    here = stack.simulator.add(arn("regionhere01"), seconds=3600, output_uri=f"s3://{resources.bucket}/videos")
+    there = stack.simulator.add(arn("regionthere1"), seconds=3600, output_uri=f"s3://{elsewhere}/videos")
+    before = stack.proxy.state.operations()["s3:GetBucketLocation"]
+
+    app.runtime.handle(sqs_event(here, there))
+
+    assert {job: recorded_work(app, job) for job in (here, there)} == {here: "listen", there: "timed"}
+    assert stack.proxy.state.operations()["s3:GetBucketLocation"] - before <= 2  # once per bucket, then remembered

@@ -105,6 +105,7 @@ class Tracker:
     watched_buckets: frozenset[str] = frozenset()
     region: str = ""
     account: str = ""
+    bucket_region: Callable[[str], str | None] | None = None  # a watched bucket's Region (outputs.OutputLister)
 
     def check(
         self,
@@ -239,7 +240,11 @@ class Tracker:
             return False
         arn = InvocationArn.parse(invocation.invocation_arn)
         owner = (invocation.output_data_config or {}).get("s3OutputDataConfig", {}).get("bucketOwner") or arn.account
-        return (not self.region or arn.region == self.region) and (not self.account or owner == self.account)
+        if (self.region and arn.region != self.region) or (self.account and owner != self.account):
+            return False
+        # A bucket named among the watched ones may still be in another Region (nothing stops either the user or
+        # Bedrock): its events go to that Region's bus, so it is heard only where S3 says it is in this one.
+        return self.bucket_region is None or not self.region or self.bucket_region(location[0]) == self.region
 
     def _heard_before_recorded(self, invocation: Invocation) -> None:
         """A heard job just recorded in progress whose output landed already (an event that found no record noted it,

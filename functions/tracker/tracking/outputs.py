@@ -27,6 +27,24 @@ class OutputLister:
     def __init__(self, client: S3Client, buckets: frozenset[str]) -> None:
         self.client = client
         self.buckets = buckets
+        self._regions: dict[str, str | None] = {}
+
+    def region_of(self, bucket: str) -> str | None:
+        """The Region a watched bucket is in (S3 sends its events to that Region's bus), asked once per execution
+        environment; None if S3 would not say (the bucket is then taken as not heard: timed and polled)."""
+        if bucket not in self._regions:
+            try:
+                answer = call(self.client.get_bucket_location, Bucket=bucket)
+            except TrackerError as exc:
+                count_error(f"bucket_location_{exc.kind}")
+                logger.warning(
+                    "could not learn a watched bucket's Region", extra={"bucket": bucket, "reason": exc.reason}
+                )
+                return None  # not cached: asked again by the next job
+            # us-east-1 answers no constraint, and the oldest buckets of eu-west-1 answer "EU"
+            constraint = answer.get("LocationConstraint") or "us-east-1"
+            self._regions[bucket] = "eu-west-1" if constraint == "EU" else str(constraint)
+        return self._regions[bucket]
 
     def objects(self, record: Record) -> list[dict[str, Any]] | None:
         """Key and size of each object under the invocation's `s3Uri`; None when not listed (bucket not named,

@@ -95,6 +95,7 @@ class Runtime:
             timers=timers,
             channels=tuple(channels),
             watched_buckets=settings.output_buckets,
+            bucket_region=outputs.region_of if outputs is not None else None,
             region=settings.region,
             account=settings.account,
         )
