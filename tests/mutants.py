@@ -1,4 +1,4 @@
-"""`make mutants`: each mutation below breaks one guarantee docs/guarantees.md states. Applied to a scratch copy of the tree,
+"""`make mutants`: each mutation below breaks a guarantee of docs/guarantees.md. Applied to a scratch copy of the tree,
 the tests named with it must fail; a mutation they survive is a guarantee no test would defend.
 
     make mutants                      # all of them (a few minutes)

@@ -44,7 +44,8 @@ def test_the_good_intake_batch_parses_whole() -> None:
 
 def test_the_mixed_intake_batch_has_one_good_message_and_the_rest_refused() -> None:
     event = load_event("sqs_mixed_batch.json")
-    assert is_sqs_batch(event) and from_queue(event, INTAKE_QUEUE_URL)
+    assert is_sqs_batch(event)
+    assert from_queue(event, INTAKE_QUEUE_URL)
     good, *bad = event["Records"]
     assert parse_submission(good["body"]).arn.arn == ARN.format("goodjson0001")
     for message in bad:
