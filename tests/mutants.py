@@ -1,4 +1,4 @@
-"""`make mutants`: each mutation below breaks one guarantee the README makes. Applied to a scratch copy of the tree,
+"""`make mutants`: each mutation below breaks a guarantee of docs/guarantees.md. Applied to a scratch copy of the tree,
 the tests named with it must fail; a mutation they survive is a guarantee no test would defend.
 
     make mutants                      # all of them (a few minutes)
@@ -22,7 +22,7 @@ FUNCTION = "functions/tracker/tracking"
 
 @dataclass(frozen=True)
 class Mutant:
-    name: str  # what breaks, in the README's words
+    name: str  # what breaks, in the words of docs/development.md
     path: str
     changes: tuple[tuple[str, str], ...]  # (text as it is, text it becomes): each must be there exactly once
     tests: tuple[str, ...]

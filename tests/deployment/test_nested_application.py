@@ -17,14 +17,16 @@ from tests.deployment.test_template import Rules
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+# The README shows the example with the standard topic; docs/design.md the FIFO topic's.
+EXAMPLES = README + (ROOT / "docs" / "design.md").read_text()
 MARK = "<!-- run as written by tests/deployment/test_nested_application.py: {name} -->\n```yaml\n(.*?)```"
 APPLICATION = template.template()["Metadata"]["AWS::ServerlessRepo::Application"]
 PSEUDO = {"AWS::AccountId": "123456789012", "AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::StackName": "s"}
 
 
 def block(name: str) -> dict[str, Any]:
-    match = re.search(MARK.format(name=re.escape(name)), README, re.S)
-    assert match, f"the README has no block marked {name!r}"
+    match = re.search(MARK.format(name=re.escape(name)), EXAMPLES, re.S)
+    assert match, f"neither the README nor docs/design.md has a block marked {name!r}"
     return template.parse(match.group(1))
 
 
@@ -128,7 +130,7 @@ def test_the_readmes_nested_application_translates_and_every_reference_resolves(
 
 
 def test_every_block_marked_for_this_test_is_one_it_runs() -> None:
-    marked = re.findall(r"<!-- run as written by tests/deployment/test_nested_application.py: ([\w-]+) -->", README)
+    marked = re.findall(r"<!-- run as written by tests/deployment/test_nested_application.py: ([\w-]+) -->", EXAMPLES)
     assert sorted(marked) == ["nested", "nested-fifo"]
 
 

@@ -76,7 +76,7 @@ def test_make_demo_with_discovery_notifies_the_invocations_nobody_submitted_once
 
 @pytest.mark.slow
 def test_make_unit_runs_as_the_readme_shows_it() -> None:
-    assert "| `make unit`, `make integration`, `make reliability` |" in (ROOT / "README.md").read_text()
+    assert "| `make unit`, `make integration`, `make reliability` |" in (ROOT / "docs" / "development.md").read_text()
 
     result = run("make unit")
 

@@ -1,5 +1,6 @@
 """The README's commands, run exactly as written: each block marked `run as written by tests/e2e/test_readme.py`
-is taken from the README itself and run in bash (or Python), with nothing added but the environment.
+is taken from the README itself (or docs/development.md, where the local stack by hand is) and run in bash (or
+Python), with nothing added but the environment.
 
 Commands for a deployed stack reach "AWS" through a stand-in for its public endpoints (aws_endpoints), as a
 corporate network's proxy would route them; `sam deploy`, `make bench` and `make publish` are not run here (an AWS
@@ -27,17 +28,17 @@ from tests.e2e.aws_endpoints import AwsEndpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+DEVELOPMENT = (ROOT / "docs" / "development.md").read_text()
 # The Lambda runtime's Python, which `make test` finds (or the test fails: `sam build` needs it on PATH).
 PYTHON313 = Path(os.environ.get("PYTHON313") or sys.executable)
 
 
 def block(name: str) -> str:
-    """The code of the README block marked `name`, exactly as written."""
-    match = re.search(
-        rf"<!-- run as written by tests/e2e/test_readme.py: {re.escape(name)} -->\n```\w+\n(.*?)```", README, re.S
-    )
-    assert match, f"the README has no block marked {name!r}"
-    return match.group(1)
+    """The code of the block marked `name` in the README or docs/development.md, exactly as written."""
+    mark = rf"<!-- run as written by tests/e2e/test_readme.py: {re.escape(name)} -->\n```\w+\n(.*?)```"
+    found = [m for m in (re.search(mark, text, re.S) for text in (README, DEVELOPMENT)) if m]
+    assert len(found) == 1, f"{len(found)} blocks marked {name!r} in the README and docs/development.md, not one"
+    return found[0].group(1)
 
 
 def shell(
@@ -209,14 +210,14 @@ def test_the_local_stack_by_hand_runs_as_written() -> None:
 def test_the_readme_lists_every_mutation_the_suite_must_catch() -> None:
     from tests.mutants import MUTANTS
 
-    listed = README[README.index("### What the suite must catch") :]
+    listed = DEVELOPMENT[DEVELOPMENT.index("## What the suite must catch") :]
     for mutant in MUTANTS:
         assert f"- {mutant.name}\n" in listed, mutant.name
 
 
-def test_the_readme_layout_names_every_folder_and_every_module_of_the_function() -> None:
-    layout = re.search(r"```\n(template\.yaml, samconfig\.toml.*?)```", README, re.S)
-    assert layout, "the README's Develop section has no layout block"
+def test_the_layout_names_every_folder_and_every_module_of_the_function() -> None:
+    layout = re.search(r"```\n(template\.yaml, samconfig\.toml.*?)```", DEVELOPMENT, re.S)
+    assert layout, "docs/development.md has no layout block"
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     folders = {path.split("/")[0] for path in tracked if "/" in path and not path.startswith(".")}
     modules = {path.name for path in (ROOT / "functions" / "tracker" / "tracking").glob("*.py")} - {"__init__.py"}
