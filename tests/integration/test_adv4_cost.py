@@ -76,7 +76,8 @@ def test_the_write_units_priced_cover_what_the_tracker_s_writes_cost(
     now = clock()
     records.observe(ended, now=now, next_check_at=now, lease_until=now + timedelta(minutes=1), existing_only=True)
     recorded = records.get(job)  # the ending, as Tracker.observe writes it (one UpdateItem)
-    assert recorded is not None and recorded["status"] == "Completed"
+    assert recorded is not None
+    assert recorded["status"] == "Completed"
 
     priced = prices.WRITE_UNITS_PER_WRITE
     costs = {"first write": write_units(None, created, indexes), "ending": write_units(created, recorded, indexes)}
