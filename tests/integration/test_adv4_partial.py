@@ -3,8 +3,6 @@ not read."""
 
 from __future__ import annotations
 
-import pytest
-
 from localrun.aws_proxy import Fault
 from localrun.stack import LocalAws, Resources
 from tests.helpers import Invoke, sqs_event
@@ -26,11 +24,6 @@ def matches(policy: dict[str, list[object]], attributes: dict[str, dict[str, str
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a report that cannot be read (here: S3's AccessDenied, as for an SSE-KMS object without kms:Decrypt) "
-    "leaves partialFailure out, so a job whose parts failed passes the README's whole-successes filter",
-)
 def test_a_job_whose_report_could_not_be_read_does_not_pass_the_whole_successes_filter(
     stack: LocalAws, resources: Resources, invoke: Invoke
 ) -> None:
@@ -40,7 +33,8 @@ def test_a_job_whose_report_could_not_be_read_does_not_pass_the_whole_successes_
     template grants the function no kms:Decrypt. S3 may as well answer 503 SlowDown past a prefix's request rate. The
     README promises a subscriber that `{"status": ["Completed"], "partialFailure": [{"exists": false}]}` receives
     only whole successes; a job whose segments failed and whose report the tracker could not read is notified with
-    no partialFailure attribute at all, so it passes that filter as a whole success."""
+    no partialFailure attribute at all, so it passed that filter as a whole success. Now its partialFailure is one
+    UNREADABLE entry and its attribute `unknown`."""
     stack.proxy.inject(Fault("s3", "GetObject", code="AccessDenied", status=403, times=10))
     job = embeddings_job(stack, "kmsreport001", failed_segments=2)
 
@@ -49,3 +43,6 @@ def test_a_job_whose_report_could_not_be_read_does_not_pass_the_whole_successes_
     (notification,) = stack.notifications()
     assert notification["message"]["status"] == "Completed"
     assert not matches(WHOLE_SUCCESSES, notification["MessageAttributes"])  # not told as a whole success
+    assert notification["MessageAttributes"]["partialFailure"] == {"Type": "String", "Value": "unknown"}
+    (event,) = stack.events()
+    assert [entry["status"] for entry in event["detail"]["partialFailure"]] == ["UNREADABLE"]
