@@ -1,7 +1,7 @@
 """What an ending hides: a completed Nova Multimodal Embeddings job whose result file says a part failed is notified
 so (a field and a message attribute, on the topic and the bus), read with one bounded S3 read; a report that cannot
-be read changes nothing but a log line and a metric; a Nova Reel video the safety filter blocks ends Failed and
-writes nothing, and its timers catch it."""
+be read is logged, counted and notified as unknown (partialFailure `unknown`), never as a whole success; a Nova Reel
+video the safety filter blocks ends Failed and writes nothing, and its timers catch it."""
 
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ def test_a_report_that_cannot_be_read_is_notified_as_before_with_a_log_line_and_
 
     (notification,) = stack.notifications()
     assert notification["message"]["status"] == "Completed"
-    assert "partialFailure" not in notification["message"]
+    ((entry,),) = [notification["message"]["partialFailure"]]  # not told as a whole success either
+    assert entry["status"] == "UNREADABLE"
+    assert notification["MessageAttributes"]["partialFailure"] == {"Type": "String", "Value": "unknown"}
     (line,) = logs.where(message="could not read the invocation's output report")
     assert line["invocationArn"] == job
     assert "Errors.output_report_rejected_by_service" in emitted(capsys.readouterr().out)
@@ -111,7 +113,7 @@ def test_a_report_in_another_shape_is_not_trusted(
     invoke(sqs_event(job))
 
     (notification,) = stack.notifications()
-    assert "partialFailure" not in notification["message"]
+    assert [entry["status"] for entry in notification["message"]["partialFailure"]] == ["UNREADABLE"]
     (line,) = logs.where(message="could not read the invocation's output report")
     assert "not the documented result file" in line["reason"]
 

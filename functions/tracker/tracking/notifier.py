@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import jsontext
 from .errors import call
 from .invocations import COMPLETED
-from .outputs import OutputLister
+from .outputs import UNREADABLE, OutputLister
 from .records import Record
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
@@ -57,6 +57,13 @@ def deduplication_id(arn: str, status: str) -> str:
     return hashlib.sha256(f"{arn}#{status}".encode()).hexdigest()
 
 
+def flag_value(value: Any) -> str:
+    """A flag's message attribute: `true`, or `unknown` for a partial-failure report that could not be read."""
+    if isinstance(value, list) and all(entry.get("status") == UNREADABLE for entry in value):
+        return "unknown"
+    return "true"
+
+
 class Notifier:
     def __init__(self, topic_arn: str, client: SNSClient, outputs: OutputLister | None = None) -> None:
         self.topic_arn = topic_arn
@@ -86,7 +93,7 @@ class Notifier:
         }
         for flag in ("partialFailure", "lost"):  # filter on it, or on its absence ({"exists": false})
             if message.get(flag):
-                request["MessageAttributes"][flag] = {"DataType": "String", "StringValue": "true"}
+                request["MessageAttributes"][flag] = {"DataType": "String", "StringValue": flag_value(message[flag])}
         if self._fifo:
             request["MessageGroupId"] = arn
             request["MessageDeduplicationId"] = deduplication_id(arn, status)

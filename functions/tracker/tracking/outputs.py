@@ -21,6 +21,7 @@ MAX_OBJECTS = 100  # a notification stays far below SNS's 256 KiB
 REPORTS = {"amazon.nova-2-multimodal-embeddings": "segmented-embedding-result.json"}
 MAX_REPORT_BYTES = 64 * 1024  # a few modalities' entries; a larger file is not the documented one
 REPORTED_FIELDS = ("embeddingType", "status", "failureReason", "message")
+UNREADABLE = "UNREADABLE"  # the status of the one entry given for a report that could not be read
 
 
 class OutputLister:
@@ -69,8 +70,9 @@ class OutputLister:
 
     def partial_failure(self, record: Record) -> list[dict[str, Any]] | None:
         """The parts a completed invocation's output reports failed (each modality not SUCCESS, with its reason and
-        message), read with one bounded GetObject; None when its model reports nothing, nothing failed, or the report
-        could not be read (logged and counted: the notification goes out without it)."""
+        message), read with one bounded GetObject; None when its model reports nothing or nothing failed. A report
+        that could not be read is logged and counted, and given as one UNREADABLE entry: the notification cannot say
+        the job succeeded whole, so it must not pass a filter on partialFailure's absence."""
         invocation = record.invocation
         report = next((name for model, name in REPORTS.items() if invocation.model_id.startswith(model)), None)
         location = invocation.output_location
@@ -87,7 +89,7 @@ class OutputLister:
                 "could not read the invocation's output report",
                 extra={"invocationArn": record.arn, "key": key, "reason": error.reason},
             )
-            return None
+            return [{"status": UNREADABLE, "message": f"the output report could not be read: {error.reason}"}]
         if results:
             count(PARTIAL_FAILURES)
         return results or None
