@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import pytest
-
 from bedrock_simulator.simulator import Fault
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
@@ -13,11 +11,6 @@ from tests.helpers import arn, sqs_event
 from tests.integration.test_lost_invocations import sweep_at_forced_checks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="forgottenSince/forgottenAnswers are never reset by an answer in which Bedrock knows the job: three "
-    "single ValidationExceptions hours apart end a job Bedrock still runs as lost",
-)
 def test_validation_answers_between_which_bedrock_knows_the_job_do_not_end_it_as_lost(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:

@@ -193,7 +193,9 @@ class Tracker:
         (LOST_ANSWERS, LOST_SPAN, `overdue_after`), end it as lost and notify that, once, on every channel."""
         now = self.clock()
         try:
-            item = self.records.mark_unknown(arn.arn, now=now)
+            # every in-progress job is asked at least once a polling bound: a longer gap had an answer in between
+            bound = max(self.max_poll_interval, timedelta(0)) + 2 * self.sweep_period
+            item = self.records.mark_unknown(arn.arn, now=now, run_after=now - bound)
         except AlreadyDone:  # it ended meanwhile (or there is no record): nothing to do
             return Outcome.ALREADY_ENDED
         record = Record.of(item)

@@ -256,24 +256,44 @@ class RecordStore:
             return Observation(record=self.record(invocation.invocation_arn), ended_now=False, created=False)
         return Observation(record=Record.of(_item(answer["Attributes"])), ended_now=False, created=True)
 
-    def mark_unknown(self, arn: str, *, now: datetime) -> dict[str, Any]:
-        """Bedrock answered that it does not know this in-progress invocation: count the answer and keep when it
-        first did (`forgottenSince`, `forgottenAnswers`). Returns the record's item; AlreadyDone if not in progress."""
+    def mark_unknown(self, arn: str, *, now: datetime, run_after: datetime) -> dict[str, Any]:
+        """Bedrock answered that it does not know this in-progress invocation: count the answer in the run of such
+        answers (`forgottenSince`, `forgottenAnswers`, `forgottenLast`). A run whose last answer came before
+        `run_after` is over (Bedrock answered in between: the job is asked at least that often), and a new one
+        starts with this answer. Returns the record's item as written; AlreadyDone if not in progress."""
+        names = {
+            "#forgottenSince": "forgottenSince",
+            "#forgottenAnswers": "forgottenAnswers",
+            "#forgottenLast": "forgottenLast",
+            "#status": "status",
+        }
         answer = call(
             self.client.update_item,
             TableName=self.table_name,
             Key={"invocationArn": {"S": arn}},
-            UpdateExpression="SET #forgottenSince = if_not_exists(#forgottenSince, :now) ADD #forgottenAnswers :one",
+            UpdateExpression="SET #forgottenSince = if_not_exists(#forgottenSince, :now), #forgottenLast = :now "
+            "ADD #forgottenAnswers :one",
             ConditionExpression="#status = :inProgress",
-            ExpressionAttributeNames={
-                "#forgottenSince": "forgottenSince",
-                "#forgottenAnswers": "forgottenAnswers",
-                "#status": "status",
-            },
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=_values({"now": iso(now), "one": 1, "inProgress": IN_PROGRESS}),
-            ReturnValues="ALL_NEW",
+            ReturnValues="ALL_OLD",
         )
-        return _item(answer["Attributes"])
+        item = _item(answer["Attributes"])
+        last = item.get("forgottenLast")
+        if last is not None and parse_iso(str(last)) < run_after:  # a new run: Bedrock knew it in between
+            call(
+                self.client.update_item,
+                TableName=self.table_name,
+                Key={"invocationArn": {"S": arn}},
+                UpdateExpression="SET #forgottenSince = :now, #forgottenAnswers = :one",
+                ConditionExpression="#status = :inProgress AND #forgottenLast = :now",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_values({"now": iso(now), "one": 1, "inProgress": IN_PROGRESS}),
+            )
+            return {**item, "forgottenSince": iso(now), "forgottenAnswers": 1, "forgottenLast": iso(now)}
+        answers = int(item.get("forgottenAnswers", 0)) + 1
+        since = item.get("forgottenSince") or iso(now)
+        return {**item, "forgottenSince": since, "forgottenAnswers": answers, "forgottenLast": iso(now)}
 
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> Record | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
