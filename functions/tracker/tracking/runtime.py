@@ -123,6 +123,7 @@ class Runtime:
                 period=settings.sweep_period,
                 timers=timers,
                 cpu_share=settings.cpu_share,
+                run_budget=timedelta(seconds=settings.function_timeout_seconds),
                 discovery=Discovery(
                     bedrock,
                     records,

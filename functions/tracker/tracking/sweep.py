@@ -82,6 +82,7 @@ class Sweep:
         discovery: Discovery | None = None,
         timers: Timers | None = None,
         cpu_share: float = 1.0,
+        run_budget: timedelta = timedelta(seconds=60),
     ) -> None:
         self.tracker = tracker
         self.records = records
@@ -94,7 +95,9 @@ class Sweep:
         # When the last sweep of this execution environment that asked about all due work began (polling.forced).
         self.since: datetime | None = None
         self._run_since: datetime | None = None  # the `since` of the sweep in progress
-        self._budget = timedelta(0)  # how long the run in progress had (a run of the checks queue has as long)
+        # How long a run of the function has (its timeout): what a run of the checks queue that takes a hand-off
+        # has, whatever is left of the sweep that hands it off.
+        self.run_budget = run_budget
         self._handing_off = False
         self._notify_until: datetime | None = None  # pending notifications are retried until then (NOTIFY_SHARE)
 
@@ -104,7 +107,6 @@ class Sweep:
         count(SWEEPS)
         report = SweepReport()
         started = self.clock()
-        self._budget = deadline - started
         state = self._read_state()
         since = self._since(started, state)
         if self.discovery is not None:
@@ -236,7 +238,7 @@ class Sweep:
         # A handed-off check that fails is made up: the consumer hands on what it could not check and, where it
         # cannot, marks sweeps incomplete from this sweep's `since` (checks.Checks), so this sweep counts as complete.
         # Each message is what one run of the checks queue can check before its deadline at this pace.
-        per_message = int((self._budget - TRACK).total_seconds() * self.pace.rate() / BATCH)
+        per_message = int((self.run_budget - TRACK).total_seconds() * self.pace.rate() / BATCH)
         since = int(self._run_since.timestamp()) if self._run_since is not None else 0
         handed = self.timers.hand_off([item.arn for item in rest], since=since, per_message=per_message)
         count(CHECKS_HANDED_OFF, handed)
