@@ -12,7 +12,7 @@ import pytest
 
 from bedrock_simulator import Fault as BedrockFault
 from localrun.aws_proxy import Fault
-from tests.helpers import PAST_THE_FLOOR, fail_on_the_wire, sqs_event
+from tests.helpers import PAST_THE_FLOOR, PATIENT_READ_TIMEOUT, fail_on_the_wire, sqs_event
 from tests.reliability.conftest import Waves, World, crash_once, fail_write, hook
 from tracking import clients
 from tracking.errors import OutcomeUnknown
@@ -351,7 +351,12 @@ def test_sweeps_and_intakes_at_once_in_separate_processes_notify_each_ending_onc
     # the other twelve arrive twice each while two sweeps run: four processes over the same endings
     batches = [bodies[12:22], bodies[22:] + bodies[12:20]]
     events = [{}, {}, *(sqs_event(*batch, ids=f"batch{n}-") for n, batch in enumerate(batches))]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TABLE_NAME": world.settings.table_name}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TABLE_NAME": world.settings.table_name,
+        "LOCALRUN_READ_TIMEOUT": str(PATIENT_READ_TIMEOUT),  # a busy machine's moto is slow, not timing out
+    }
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "localrun.invoke", "-"],
