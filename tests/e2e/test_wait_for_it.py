@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import WAIT_FOR_JOB, LocalAws, Resources
