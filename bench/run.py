@@ -372,16 +372,6 @@ def bench_day(jobs: int) -> None:
         figures[f"bedrock_calls_per_job_{kind}_output_events"] = ours[f"calls_{kind}"]
     row("DynamoDB writes per job", f"{ours['writes']:.2f}", f"{baseline['writes']:.2f}", "", "<= 3.2")
     figures["dynamodb_writes_per_job"] = ours["writes"]
-    awaited = Day(jobs=jobs, seed=5, ours=True, callbacks=True).run()  # every job awaited by a workflow's callback
-    row(
-        "with a callback per job: Bedrock calls / DynamoDB writes per job",
-        f"{awaited['calls']:.2f} / {awaited['writes']:.2f}",
-        f"{ours['calls']:.2f} / {ours['writes']:.2f} without",
-        "",
-        "unchanged",
-    )
-    figures["callbacks_calls_per_job_change"] = awaited["calls"] - ours["calls"]
-    figures["callbacks_writes_per_job_change"] = awaited["writes"] - ours["writes"]
     if "fresh_due" in ours:
         row(
             f"new environments' first sweeps with work due, after 500 endings of a model ({ours['fresh_sweeps']:.0f})",
