@@ -8,7 +8,9 @@ hourly, and intake and sweeps run in environments of their own. Everything runs 
 the Bedrock simulator) in this process, on the simulated clock.
 
 `ours` runs the tracker as deployed (the template's interval, output events, timers, shared durations). The
-baseline polls every in-progress job every minute (interval 0) and hears nothing else.
+baseline polls every in-progress job every minute (interval 0) and hears nothing else. With `callbacks`, every job is
+submitted with a callback id (a durable function waiting on it, the local stack's stand-in of Lambda's callback API):
+the day's calls to Bedrock and writes per job are to be the same, and each callback resumed once.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Day:
     seed: int
     ours: bool
     unwatched: float = UNWATCHED  # share of jobs writing to a bucket the stack does not watch
+    callbacks: bool = False
     clock: Clock = field(default_factory=lambda: Clock(START))
     happenings: list[Happening] = field(default_factory=list)
     order: itertools.count[int] = field(default_factory=itertools.count)
@@ -224,8 +227,9 @@ class Day:
         self.kinds[arn] = "with" if watched and writes else "without"
         self.ids[arn[-12:]] = job.end_time
         self.push(job.end_time, "end")
+        body = json.dumps({"invocationArn": arn, "callbackId": stack.durable.open()}) if self.callbacks else arn
         self.messages += 1
-        self._invoke(intake, self._sqs("intake", [arn]))
+        self._invoke(intake, self._sqs("intake", [body]))
 
     def _delivered(self, event: dict[str, Any], delay: float) -> None:
         if not self.ours:
@@ -251,6 +255,8 @@ class Day:
             notified = datetime.fromisoformat(str(record["notifiedAt"]).replace("Z", "+00:00"))
             delays[kind].append((notified - stack.simulator.jobs[arn].ended_at).total_seconds())
             calls[kind].append(asked[arn])
+        if self.callbacks and len(stack.durable.received) != len(self.kinds):
+            raise SystemExit(f"day: {len(stack.durable.received)} callbacks resumed for {len(self.kinds)} jobs")
         writes = stack.proxy.state.operations()["dynamodb:UpdateItem"]
         measured: dict[str, float] = {
             "writes": writes / len(self.kinds),

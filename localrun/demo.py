@@ -8,6 +8,10 @@ EventBridge's rule, a little late as EventBridge delivers them; the demo shows e
 end to its notification. Every ending also goes on an EventBridge bus, where a rule delivers it to a queue. Exits 0
 when each ended invocation was notified exactly once on the topic and on the bus and the malformed message rests
 in the dead-letter queue; non-zero otherwise.
+
+Two workflows wait on two of the jobs (the README's state machine, examples/wait-for-job.asl.json, which moto runs):
+each hands the tracker its job's ARN and its task token, and waits. The one whose job completes is resumed with the
+notification as its output, the one whose job fails lands in its Catch; the demo shows how soon after each job's end.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +80,7 @@ class Demo:
         self.received: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []  # what a rule on the bus delivered to its queue
         self.log = ROOT / ".demo" / "function.log"
+        self.workflows: dict[str, str] = {}  # execution ARN -> the job it waits on
 
     def run(self) -> int:
         self.stack.start()
@@ -96,6 +101,7 @@ class Demo:
                 self.stack.simulator.inject("GetAsyncInvoke", Fault(code="InternalServerException", rate=1.0))
                 self.say("Every GetAsyncInvoke call will fail with InternalServerException (--fail-bedrock).")
             self.start_invocations()
+            self.start_workflows()
             self.submit()
             self.arns += self.unsubmitted  # from here on, accounted for like the rest
             finished = self.watch()
@@ -131,6 +137,33 @@ class Demo:
         if self.args.discover:
             self.say(f"Started {self.args.discover} more that nobody submits: discovery must find them.")
 
+    def start_workflows(self) -> None:
+        """Two executions of the README's state machine, each waiting on a job: the last to complete, the last to fail
+        (the later the job ends, the plainer that the workflow waited for it)."""
+        jobs = self.stack.simulator.jobs
+        states = self.stack.client("stepfunctions")
+        for fails in (False, True):
+            waited = [arn for arn in self.arns if jobs[arn].fails == fails]
+            if not waited:
+                continue
+            job = max(waited, key=lambda arn: jobs[arn].ended_at)
+            execution = states.start_execution(
+                stateMachineArn=self.stack.resources.state_machine_arn, input=json.dumps({"invocationArn": job})
+            )["executionArn"]
+            self.workflows[execution] = job
+        self.say(
+            f"Started {len(self.workflows)} workflow(s) of the README's state machine, each waiting on a job with its "
+            "task token."
+        )
+
+    def workflows_running(self) -> int:
+        states = self.stack.client("stepfunctions")
+        return sum(
+            1
+            for execution in self.workflows
+            if states.describe_execution(executionArn=execution)["status"] == "RUNNING"
+        )
+
     def submit(self) -> None:
         sqs = self.stack.client("sqs")
         for i, arn in enumerate(self.arns):
@@ -154,6 +187,7 @@ class Demo:
             "notified": len(self.received),
             "events": len(self.events),
             "dead letters": self.stack.queue_depth(self.stack.resources.dead_letter_queue_url),
+            "waiting": self.workflows_running(),
             "ended on Bedrock": sum(
                 1
                 for arn in self.arns
@@ -181,6 +215,7 @@ class Demo:
                 print(f"[{elapsed:5.1f}s] {line}", flush=True)
                 last_print = elapsed
             done = counts["notified"] >= counts["ended on Bedrock"] == len(self.arns) <= counts["events"]
+            done = done and counts["waiting"] == 0
             if (done or self.args.fail_bedrock) and counts["dead letters"] >= expected_dead:
                 print(f"\n[{elapsed:5.1f}s] {line}" if self.tty else f"[{elapsed:5.1f}s] {line}", flush=True)
                 return True
@@ -210,6 +245,7 @@ class Demo:
                 f"  {message['invocationArn'][-12:]}  {message['status']:<9}  {model:<34}  {context:<20}  {detail}"
             )
         self.report_events(by_arn, events_by_arn)
+        problems = self.report_workflows()
         self.report_delays()
         self.report_function_errors()
         dead = self.stack.dead_letters()
@@ -218,7 +254,6 @@ class Demo:
             self.say(f"  {body[:110]}")
         in_queue = self.stack.queue_depth(self.stack.resources.queue_url)
 
-        problems = []
         ended = [
             a for a in self.arns if self.stack.simulator.jobs[a].status(self.stack.simulator.clock()) != "InProgress"
         ]
@@ -252,10 +287,40 @@ class Demo:
             self.say("FAILED: " + "; ".join(problems))
             return 1
         self.say(
-            "OK: every ended invocation was notified exactly once, on the topic and on the bus; the malformed message "
-            "rests in the DLQ."
+            "OK: every ended invocation was notified exactly once, on the topic and on the bus; each waiting workflow "
+            "was resumed; the malformed message rests in the DLQ."
         )
         return 0
+
+    def report_workflows(self) -> list[str]:
+        """Each waiting workflow as it ended: resumed with the notification as its output, or through its Catch; how
+        soon after its job's end (the execution's stop time, on this machine's clock, as the simulator's)."""
+        states = self.stack.client("stepfunctions")
+        messages = {n["message"]["invocationArn"]: n["message"] for n in self.received}
+        problems: list[str] = []
+        if self.workflows:
+            self.say("\nWorkflows waiting on a job (the README's state machine, run by moto), resumed by the tracker:")
+        for execution, job in self.workflows.items():
+            described = states.describe_execution(executionArn=execution)
+            status = described["status"]
+            if status == "RUNNING":
+                self.say(f"  {job[-12:]}  still waiting")
+                problems.append("a workflow was not resumed")
+                continue
+            after = (described["stopDate"].astimezone(UTC) - self.stack.simulator.jobs[job].ended_at).total_seconds()
+            if status == "SUCCEEDED":
+                output = json.loads(described.get("output") or "null")
+                self.say(f"  {job[-12:]}  SUCCEEDED  {after:5.2f} s after its job ended, its output the notification")
+                if output != messages.get(job):
+                    problems.append("a resumed workflow's output is not its job's notification")
+            else:
+                self.say(
+                    f"  {job[-12:]}  {status}  {after:5.2f} s after its job ended, through its Catch: "
+                    f"{described.get('error')}: {described.get('cause', '')[:60]}"
+                )
+                if described.get("error") != "Bedrock.AsyncInvokeFailed":
+                    problems.append("a failed job's workflow did not land in its Catch")
+        return problems
 
     def report_events(self, notified: Counter[str], put: Counter[str]) -> None:
         """The same endings as EventBridge events, delivered by a rule on the bus to a queue, as a user routes them."""

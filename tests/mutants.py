@@ -107,7 +107,7 @@ MUTANTS = [
                 '        assign("lastCheckedAt", iso(now))\n',
                 '        assign("lastCheckedAt", iso(now))\n        assign("expiresAt", epoch(now + self.retention))\n',
             ),
-            ('+ " REMOVE #expiresAt",', '+ "",'),
+            ('+ " REMOVE #expiresAt"\n', '+ ""\n'),
         ),
         (
             "tests/reliability/test_retention.py::test_an_invocation_in_progress_longer_than_the_retention_is_kept_and_notified",
@@ -130,7 +130,7 @@ MUTANTS = [
     Mutant(
         "a publish of unknown outcome releases its lease",
         f"{FUNCTION}/lifecycle.py",
-        (("                    unknown = exc\n", "                    failed = exc\n"),),
+        (("                    sends.unknown = exc\n", "                    sends.failed = exc\n"),),
         (
             "tests/reliability/test_faults.py::test_a_publish_sns_took_but_did_not_answer_is_sent_once_and_left_to_its_lease",
         ),
@@ -283,6 +283,27 @@ MUTANTS = [
         (("since = watermark - OVERLAP if watermark", "since = watermark if watermark"),),
         (
             "tests/integration/test_new_paths.py::test_a_job_listed_after_the_watermark_with_an_earlier_submission_time_is_discovered",
+        ),
+    ),
+    Mutant(
+        "a callback that can never be resumed is retried",
+        f"{FUNCTION}/channels/callback.py",
+        (("            return Refusal.GONE\n", "            return Refusal.NEEDS_PERSON\n"),),
+        (
+            "tests/integration/test_callback_channel.py::test_a_callback_that_can_never_be_resumed_is_recorded_gone_counted_and_never_retried",
+        ),
+    ),
+    Mutant(
+        "a callback added while another run sends the ending is lost",
+        f"{FUNCTION}/records.py",
+        (
+            (
+                'counted = "size(#callbacks) = :known" if callbacks else "attribute_not_exists(#callbacks)"',
+                'counted = "attribute_exists(#work)"',
+            ),
+        ),
+        (
+            "tests/integration/test_callback_channel.py::test_a_callback_added_while_another_run_sends_the_ending_is_sent_by_the_next_claim",
         ),
     ),
 ]

@@ -47,6 +47,11 @@ def test_make_demo_notifies_each_ended_invocation_once_and_dead_letters_the_malf
     assert "Failed" in result.stdout
     assert "Time from a job's end to its notification" in result.stdout
     assert re.search(r"with output events +\d+ jobs +median [\d.]+ s +p95 [\d.]+ s", result.stdout)
+    # the README's workflow, waiting on a job: resumed with the notification, or through its Catch
+    assert re.search(r"SUCCEEDED +[\d.]+ s after its job ended, its output the notification", result.stdout)
+    assert re.search(
+        r"FAILED +[\d.]+ s after its job ended, through its Catch: Bedrock.AsyncInvokeFailed", result.stdout
+    )
 
 
 @pytest.mark.slow

@@ -2,8 +2,8 @@
 a job with its task token, and the tracker resumes it when the job ends.
 
 The README's definition is examples/wait-for-job.asl.json itself (checked here); the local stack creates it for
-every test's resources, its intake queue substituted. The runs end to end wait for the callback channel to be wired
-into the tracker (tracking/channels/, the record's channel states): they are skip-marked until then."""
+every test's resources, its intake queue substituted; the tracker resumes it through the callback channel
+(tracking/channels/callback.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import WAIT_FOR_JOB, LocalAws, Resources
@@ -23,7 +21,6 @@ from tracking.callbacks import FAILED_ERROR
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "docs" / "design.md").read_text()  # the definition, shown where callbacks are described
-NOT_WIRED = pytest.mark.skip(reason="callback channel not wired yet")
 
 
 def readme_definition() -> str:
@@ -62,7 +59,6 @@ def ended(stack: LocalAws, execution: str) -> dict[str, Any]:
     raise AssertionError(f"{execution} is still running")
 
 
-@NOT_WIRED
 def test_a_workflow_waiting_on_a_job_resumes_with_the_notification_as_its_output(
     stack: LocalAws, resources: Resources, driver: LambdaDriver, invoke: Invoke, clock: Clock
 ) -> None:
@@ -84,7 +80,6 @@ def test_a_workflow_waiting_on_a_job_resumes_with_the_notification_as_its_output
     assert stack.proxy.state.operations()["states:SendTaskSuccess"] == 1  # once per ending
 
 
-@NOT_WIRED
 def test_a_failed_job_lands_in_the_workflows_catch(
     stack: LocalAws, resources: Resources, driver: LambdaDriver, invoke: Invoke, clock: Clock
 ) -> None:
@@ -107,7 +102,6 @@ def test_a_failed_job_lands_in_the_workflows_catch(
     assert entered == ["WaitForJob", "JobFailed"]  # through the Catch
 
 
-@NOT_WIRED
 def test_a_timed_out_task_is_recorded_as_gone_and_not_retried(
     stack: LocalAws, resources: Resources, driver: LambdaDriver, invoke: Invoke, clock: Clock, logs: LogLines
 ) -> None:

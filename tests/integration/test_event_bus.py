@@ -101,7 +101,7 @@ def test_with_no_bus_named_nothing_is_put(stack: LocalAws, resources: Resources,
     from tracking.runtime import Runtime
 
     runtime = Runtime.build(replace(app.runtime.settings, event_bus_name=""), clock=clock)
-    assert [channel.name for channel in runtime.tracker.channels] == ["notification"]
+    assert [channel.name for channel in runtime.tracker.channels] == ["notification", "callbacks"]
     job = ended(stack, "busnothing01")
 
     runtime.handle(sqs_event(job))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CallbackGone, MalformedMessage, call
 from .invocations import COMPLETED, FAILED
-from .notifier import encode
+from .jsontext import dumps as encode  # notifier.encode, without importing the notifier (records imports this)
 from .telemetry import CALLBACKS_GONE, CALLBACKS_RESUMED, count, logger
 
 if TYPE_CHECKING:  # the stubs are a development dependency only

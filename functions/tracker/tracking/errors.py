@@ -44,6 +44,12 @@ class OversizeContext(GiveUp):
     kind = "oversize_context"
 
 
+class TooManyCallbacks(GiveUp):
+    """The job's record holds as many callbacks as it may (records.MAX_CALLBACKS): this one is not kept."""
+
+    kind = "too_many_callbacks"
+
+
 class AccountNotAllowed(GiveUp):
     kind = "account_not_allowed"
 

@@ -61,7 +61,9 @@ class Intake:
                     f"account {', '.join(sorted(self.allowed_accounts))} (Bedrock lets no other account read them; "
                     "deploy a tracker in that account)"
                 )
-            outcome = self.tracker.check(submission.arn, deadline=deadline, context=submission.context)
+            outcome = self.tracker.check(
+                submission.arn, deadline=deadline, context=submission.context, callback=submission.callback
+            )
         except TrackerError as exc:
             count_error(exc.kind)
             logger.warning(

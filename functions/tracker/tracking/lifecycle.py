@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from .bedrock import BedrockReader
+from .callbacks import Callback
 from .channels.channel import Channel, Refusal
 from .clients import DYNAMODB, S3, TRACK
 from .errors import AlreadyDone, OutOfTime, TrackerError, UnknownInvocation
@@ -87,6 +88,18 @@ class Outcome(StrEnum):
 
 
 @dataclass
+class _Sends:
+    """What one run's sends of an ending did, by key (a channel's name, or a callback's)."""
+
+    sent: dict[str, str] = field(default_factory=dict)
+    unknown: TrackerError | None = None  # a send with no answer: it may have gone
+    failed: TrackerError | None = None  # a send refused, to be retried
+    refused: bool = False  # ... refused until someone acts
+    abandoned: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Tracker:
     bedrock: BedrockReader
     records: RecordStore
@@ -115,6 +128,7 @@ class Tracker:
         context: dict[str, Any] | None = None,
         tracked: bool = False,
         timer: int = 0,
+        callback: Callback | None = None,
     ) -> Outcome:
         """Ask Bedrock about `arn` and record it; publish if this run recorded its ending.
 
@@ -122,7 +136,8 @@ class Tracker:
         progress, nothing is written (its due time stands; polling.worth_asking says when to ask again), and if this
         check is its timer number `timer`, the next one is set. Raises the project's errors: Rejected or RetryLater
         from Bedrock or DynamoDB, OutOfTime if asking and recording could outlast `deadline`. Once the record is
-        written the invocation is durably tracked, and a failed publish no longer raises.
+        written the invocation is durably tracked, and a failed publish no longer raises. A `callback` (the workflow
+        waiting on it) is kept on the record, and resumed with the ending; if the job has ended already, at once.
         """
         self._require(TRACK, deadline)
         try:
@@ -136,9 +151,29 @@ class Tracker:
             if timer:
                 self._next_timer(invocation, after=timer)
             return Outcome.IN_PROGRESS
-        return self.observe(invocation, deadline=deadline, context=context)
+        outcome = self.observe(invocation, deadline=deadline, context=context, callback=callback)
+        if callback is not None and outcome in (Outcome.ALREADY_ENDED, Outcome.TOO_OLD_TO_NOTIFY):
+            return self._resume_late(arn.arn, callback, deadline) or outcome
+        return outcome
 
-    def observe(self, invocation: Invocation, *, deadline: datetime, context: dict[str, Any] | None = None) -> Outcome:
+    def _resume_late(self, arn: str, callback: Callback, deadline: datetime) -> Outcome | None:
+        """A callback for a job whose ending the record holds already: kept with a conditional write that takes the
+        ending's lease where no run holds it, then sent as every channel is (the others are sent already). Where a run
+        holds the lease, that run's finishing write sees the new callback and leaves the ending due (None here)."""
+        record = self.records.add_callback(arn, callback, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
+        if record is None:
+            return None
+        logger.info("callback for an ended job: resumed at once", extra={"invocationArn": arn})
+        return self._publish(record, deadline)
+
+    def observe(
+        self,
+        invocation: Invocation,
+        *,
+        deadline: datetime,
+        context: dict[str, Any] | None = None,
+        callback: Callback | None = None,
+    ) -> Outcome:
         """Record what Bedrock said of an invocation (asked just now, or listed by discovery); publish its ending
         if this run recorded it.
 
@@ -161,6 +196,7 @@ class Tracker:
             existing_only=invocation.ended and too_old,
             work=work,
             timer=timer,
+            callback=callback,
         )
         if invocation.ended and too_old and observation.record is None:
             observation = self.records.observe_unnotified(invocation, now=now, context=context)
@@ -383,7 +419,7 @@ class Tracker:
 
     def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
         """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
-        self._require(DYNAMODB.worst_case + self._send_time(), deadline)
+        self._require(DYNAMODB.worst_case + self._send_time(None), deadline)
         record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
         if record is None:
             return Outcome.NOT_CLAIMED
@@ -400,7 +436,7 @@ class Tracker:
         arn = record.arn
         try:
             # Sending and recording it go together: never send without the time to mark it sent.
-            self._require(self._send_time(), deadline)
+            self._require(self._send_time(record), deadline)
         except OutOfTime as exc:
             count_error(f"publish_{exc.kind}")
             logger.warning(
@@ -408,36 +444,19 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind},
             )
             return Outcome.NOTIFICATION_PENDING
-        pending = [channel for channel in self.channels if record.pending(channel.name)]
-        message = self.notifier.message(record) if pending else {}
         attempted = self.clock()
-        sent: dict[str, str] = {}
-        unknown: TrackerError | None = None
-        failed: TrackerError | None = None
-        refused = False
-        abandoned: list[str] = []
-        for channel in pending:
-            try:
-                sent[channel.name] = channel.send(record, message)
-            except TrackerError as exc:
-                refusal = channel.refusal(exc)
-                channel.not_sent(arn, exc, refusal)
-                if refusal is Refusal.UNKNOWN:
-                    # Kept leased, not released: if the service did take it, an immediate retry would repeat it;
-                    # when the lease runs out its timer or a sweep sends it (a FIFO topic drops the repeat by its
-                    # deduplication id, inside its window: _retry_in_window).
-                    unknown = exc
-                elif refusal is Refusal.NEEDS_PERSON and self._kept_too_long(record):
-                    abandoned.append(channel.name)
-                    self._abandon(record, channel.name, exc)
-                else:
-                    failed = exc
-                    refused = refused or refusal is Refusal.NEEDS_PERSON
-            else:
-                channel.sent(record, sent[channel.name], now=self.clock())
+        sends = self._send_each(record, deadline)
+        sent, unknown, failed, refused, abandoned = (
+            sends.sent,
+            sends.unknown,
+            sends.failed,
+            sends.refused,
+            sends.abandoned,
+        )
         finished = unknown is None and failed is None
+        as_asked = True
         try:
-            self.records.mark_delivered(
+            as_asked = self.records.mark_delivered(
                 arn,
                 now=self.clock(),
                 sent=sent,
@@ -447,6 +466,8 @@ class Tracker:
                 refused=refused,
                 abandoned=tuple(abandoned),
                 unknown_at=attempted if unknown is not None else None,
+                gone=tuple(sends.gone),
+                callbacks=len(record.callbacks),
             )
         except AlreadyDone:
             logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
@@ -471,7 +492,41 @@ class Tracker:
         if not finished:
             self._retry_in_window(record, deadline, attempted, unknown=unknown is not None, refused=refused)
             return Outcome.NOTIFICATION_PENDING
+        if not as_asked and self.timers is not None:  # a callback came while sending: its ending is due at once
+            self.timers.check_at(arn, timedelta(0), reason="notify")
         return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
+
+    def _send_each(self, record: Record, deadline: datetime) -> _Sends:
+        """Send the ending to each key still pending on each channel, and sort what each failed send means."""
+        pending = [(channel, key) for channel in self.channels for key in channel.pending(record)]
+        message = self.notifier.message(record) if pending else {}
+        sends = _Sends()
+        budgeted: set[Channel] = set()  # each channel's first send is in _send_time; a further one checks the time
+        for channel, key in pending:
+            try:
+                if channel in budgeted:
+                    self._require(channel.worst_case + DYNAMODB.worst_case, deadline)
+                budgeted.add(channel)
+                sends.sent[key] = channel.send(record, message, key)
+            except TrackerError as exc:
+                refusal = channel.refusal(exc)
+                channel.not_sent(record.arn, exc, refusal)
+                if refusal is Refusal.GONE:
+                    sends.gone.append(key)
+                elif refusal is Refusal.UNKNOWN:
+                    # Kept leased, not released: if the service did take it, an immediate retry would repeat it;
+                    # when the lease runs out its timer or a sweep sends it (a FIFO topic drops the repeat by its
+                    # deduplication id, inside its window: _retry_in_window).
+                    sends.unknown = exc
+                elif refusal is Refusal.NEEDS_PERSON and self._kept_too_long(record):
+                    sends.abandoned.append(key)
+                    self._abandon(record, key, exc)
+                else:
+                    sends.failed = exc
+                    sends.refused = sends.refused or refusal is Refusal.NEEDS_PERSON
+            else:
+                channel.sent(record, sends.sent[key], now=self.clock())
+        return sends
 
     def _retry_in_window(
         self, record: Record, deadline: datetime, attempted: datetime, *, unknown: bool, refused: bool
@@ -510,11 +565,11 @@ class Tracker:
             extra={"invocationArn": record.arn, "channel": channel, "reason": exc.reason, "refusals": record.refusals},
         )
 
-    def _send_time(self) -> timedelta:
-        """The longest publishing can take: list the outputs, send on every channel, record what went."""
-        return (
-            S3.worst_case + sum((channel.worst_case for channel in self.channels), timedelta(0)) + DYNAMODB.worst_case
-        )
+    def _send_time(self, record: Record | None) -> timedelta:
+        """The longest publishing `record`'s ending (any record's, if None) can take: list the outputs, send on every
+        channel (a first callback counted where the record has one pending), record what went."""
+        channels = sum((channel.send_time(record) for channel in self.channels), timedelta(0))
+        return S3.worst_case + channels + DYNAMODB.worst_case
 
     def _next_check(self, invocation: Invocation, now: datetime, work: str) -> datetime:
         if work in (LISTEN, TIMED) and self.max_poll_interval > timedelta(0):

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from .errors import AlreadyDone, call
+from .callbacks import Callback
+from .errors import AlreadyDone, TooManyCallbacks, call
 from .invocations import IN_PROGRESS, Invocation, iso, model_id_of, parse_iso
 
 if TYPE_CHECKING:  # the stubs are a development dependency only
@@ -55,6 +56,16 @@ PUBLISHED = "published"
 # A channel that refused an ending until someone acts, still refusing once the ending was as old as a record is
 # kept: given up on that channel (see Tracker._publish).
 REFUSED = "refused"
+# A waiting workflow's callback (callbacks.py), one attribute each, `callback_<fingerprint>`: a map of its `kind`, its
+# `token` and its `state` (PENDING from its submission until the ending goes to it, then PUBLISHED, or GONE: refused
+# for good, never retried), and `resumedAt`. The set `callbacks` holds their fingerprints, so that a conditional
+# write can count them. A token is up to 2,048 characters: an entry takes about 2.2 KB, and 100 of them 220 KB, with
+# the rest of a record (a context of 4 KiB, a failure message of 2 KiB, the output's location) far from the 400 KB a
+# DynamoDB item may hold. A submission past the bound fails alone (errors.TooManyCallbacks).
+CALLBACK_PREFIX = "callback_"
+CALLBACKS = "callbacks"
+MAX_CALLBACKS = 100
+GONE = "gone"
 # An ending first seen longer ago than a record is kept: its notification may have gone out and expired with its
 # record, so it is recorded and not notified (see Tracker.observe).
 SKIPPED = "skipped"
@@ -79,6 +90,7 @@ class Record:
     unknown_since: datetime | None = None  # the first send whose outcome is unknown: a FIFO topic's window opened
     lost: bool = False  # ended by the tracker: Bedrock stopped knowing it while it was in progress (Tracker.check)
     timer: int | None = None  # the number of the job's timer to go off next, if it has a series (TIMER_FIELDS)
+    callbacks: dict[str, Callback] = field(default_factory=dict)  # by key (callback_key); states in `channels`
 
     @property
     def arn(self) -> str:
@@ -93,11 +105,19 @@ class Record:
         return cls(
             invocation=Invocation.from_answer(str(item["invocationArn"]), item),
             context=item.get("context"),
-            channels={name: str(item[name]) for name in SENT_FIELDS if name in item},
+            channels={
+                **{name: str(item[name]) for name in SENT_FIELDS if name in item},
+                **{name: str(value["state"]) for name, value in item.items() if name.startswith(CALLBACK_PREFIX)},
+            },
             refusals=int(item.get("refusals", 0)),
             unknown_since=parse_iso(str(item["unknownSince"])) if "unknownSince" in item else None,
             lost=item.get("lost") is True,
             timer=int(item["timer"]) if "timer" in item else None,
+            callbacks={
+                name: Callback(str(value["kind"]), str(value["token"]))
+                for name, value in item.items()
+                if name.startswith(CALLBACK_PREFIX)
+            },
         )
 
 
@@ -128,6 +148,24 @@ class DueItem:
             submit_time=parse_iso(submitted) if submitted else None,
             model_id=model_id_of(model) if model else None,
         )
+
+
+def callback_key(callback: Callback) -> str:
+    """The attribute that holds a callback, and names its state among the record's channels."""
+    return CALLBACK_PREFIX + callback.fingerprint
+
+
+def _callback_entry(callback: Callback) -> dict[str, str]:
+    return {"kind": callback.kind, "token": callback.token, "state": PENDING}
+
+
+def _state_path(key: str) -> str:
+    """Where a channel's state is in an expression: its attribute, or a callback's `state`."""
+    return f"#{key}.#state" if key.startswith(CALLBACK_PREFIX) else f"#{key}"
+
+
+# A callback is taken where its key is new and the record holds fewer than MAX_CALLBACKS (or it holds this one).
+_ROOM = "(attribute_not_exists(#callbacks) OR size(#callbacks) < :maxCallbacks OR contains(#callbacks, :fingerprint))"
 
 
 def epoch(moment: datetime) -> int:
@@ -165,13 +203,16 @@ class RecordStore:
         work: str = POLL,
         lost: bool = False,
         timer: tuple[int, datetime] | None = None,
+        callback: Callback | None = None,
     ) -> Observation:
         """Store what Bedrock said. Only a record still in progress (or none) changes, so an ending is recorded once.
 
         An ending is written with its notification pending and leased to this run until `lease_until`. With
         `existing_only`, only a record already in progress changes: where there is none, nothing is written and
         the observation's record is empty. `work`: the sweep's work while it is in progress (POLL, LISTEN or TIMED);
-        `timer`: the number of the timer just set and when it goes off (the job's series from now on).
+        `timer`: the number of the timer just set and when it goes off (the job's series from now on). A `callback`
+        is kept, PENDING, with what Bedrock said (once: a resubmission keeps the first); raises TooManyCallbacks if
+        the record holds MAX_CALLBACKS others (and nothing is written then).
         """
         values: dict[str, Any] = {}
         assignments: dict[str, str] = {}
@@ -190,6 +231,14 @@ class RecordStore:
             assign("context", context, "if_not_exists(#context, :context)")
         if lost:
             assign("lost", True)
+        extra_values: dict[str, Any] = {"inProgress": IN_PROGRESS}
+        addition = ""
+        if callback is not None:
+            key = callback_key(callback)
+            assign(key, _callback_entry(callback), f"if_not_exists(#{key}, :{key})")
+            extra_values.update(fingerprints={callback.fingerprint}, fingerprint=callback.fingerprint)
+            extra_values["maxCallbacks"] = MAX_CALLBACKS
+            addition = " ADD #callbacks :fingerprints"
         if invocation.ended:
             assign("work", NOTIFY)
             assign("dueAt", epoch(lease_until))
@@ -204,8 +253,10 @@ class RecordStore:
         condition = (
             "attribute_exists(#invocationArn) AND #status = :inProgress"
             if existing_only
-            else "attribute_not_exists(#invocationArn) OR #status = :inProgress"
+            else "(attribute_not_exists(#invocationArn) OR #status = :inProgress)"
         )
+        if callback is not None:
+            condition += " AND " + _ROOM
         try:
             answer = call(
                 self.client.update_item,
@@ -214,15 +265,21 @@ class RecordStore:
                 # Work remains, so the record must not expire (see the module's docstring).
                 UpdateExpression="SET "
                 + ", ".join(f"#{name} = {expr}" for name, expr in assignments.items())
-                + " REMOVE #expiresAt",
+                + " REMOVE #expiresAt"
+                + addition,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={f"#{name}": name for name in [*assignments, "invocationArn", "expiresAt"]},
-                ExpressionAttributeValues=_values({**values, "inProgress": IN_PROGRESS}),
+                ExpressionAttributeNames={
+                    f"#{name}": name
+                    for name in [*assignments, "invocationArn", "expiresAt", *([CALLBACKS] if callback else [])]
+                },
+                ExpressionAttributeValues=_values({**values, **extra_values}),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except AlreadyDone as exc:  # it had already ended (another run owns that ending), or is not there
             found = Record.of(_item(exc.item)) if exc.item else None
+            if callback is not None and found is not None and not found.invocation.ended:
+                raise _too_many(invocation.invocation_arn) from exc  # in progress: only the bound refuses it
             return Observation(record=found, ended_now=False, created=False)
         item = _item(answer["Attributes"])
         return Observation(record=Record.of(item), ended_now=invocation.ended, created=item["firstSeenAt"] == iso(now))
@@ -295,6 +352,60 @@ class RecordStore:
         since = item.get("forgottenSince") or iso(now)
         return {**item, "forgottenSince": since, "forgottenAnswers": answers, "forgottenLast": iso(now)}
 
+    def add_callback(self, arn: str, callback: Callback, *, now: datetime, lease_until: datetime) -> Record | None:
+        """Keep a callback on the record of an ended job, to go out under the same lease as every channel. Where no run
+        holds the ending's lease (all sent, or a retry due), this write takes it (until `lease_until`) and returns the
+        record: the caller sends what is pending. Where a run holds it, the callback waits PENDING, and that run's
+        finishing write, which counts the callbacks, leaves the ending due (mark_delivered): None then, and None if
+        the record holds this callback already. Raises TooManyCallbacks past MAX_CALLBACKS."""
+        key = callback_key(callback)
+        values = {
+            "entry": _callback_entry(callback),
+            "fingerprints": {callback.fingerprint},
+            "fingerprint": callback.fingerprint,
+            "maxCallbacks": MAX_CALLBACKS,
+            "inProgress": IN_PROGRESS,
+            "notify": NOTIFY,
+            "lease": epoch(lease_until),
+            "now": epoch(now),
+        }
+        new = (
+            f"attribute_exists(#invocationArn) AND #status <> :inProgress AND attribute_not_exists(#{key}) AND {_ROOM}"
+        )
+        writes = (
+            (  # take the lease with it
+                f"SET #{key} = :entry, #work = :notify, #dueAt = :lease REMOVE #expiresAt ADD #callbacks :fingerprints",
+                f"{new} AND (attribute_not_exists(#work) OR (#work = :notify AND #dueAt <= :now))",
+            ),
+            (f"SET #{key} = :entry ADD #callbacks :fingerprints", f"{new} AND #work = :notify AND #dueAt > :now"),
+        )
+        for _ in range(3):  # a lease taken or given up between two writes: each try is one write
+            for expression, condition in writes:
+                used = set(re.findall(r":(\w+)", expression + " " + condition))
+                try:
+                    answer = call(
+                        self.client.update_item,
+                        TableName=self.table_name,
+                        Key={"invocationArn": {"S": arn}},
+                        UpdateExpression=expression,
+                        ConditionExpression=condition,
+                        ExpressionAttributeNames=_names(expression + " " + condition),
+                        ExpressionAttributeValues=_values({k: v for k, v in values.items() if k in used}),
+                        ReturnValues="ALL_NEW",
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    )
+                except AlreadyDone as exc:
+                    found = _item(exc.item) if exc.item else {}
+                    if not found or key in found:
+                        return None
+                    if len(found.get(CALLBACKS, ())) >= MAX_CALLBACKS:
+                        raise _too_many(arn) from exc
+                    continue  # the lease was not as this write expected: the other write fits
+                if "#work = :notify, " in expression:
+                    return Record.of(_item(answer["Attributes"]))
+                return None
+        raise AlreadyDone(f"{arn}: its lease changed hands on every try; the callback was not kept")
+
     def claim_notification(self, arn: str, *, now: datetime, lease_until: datetime) -> Record | None:
         """Take a pending notification whose lease has run out; None if another run holds it or it is done."""
         try:
@@ -324,10 +435,15 @@ class RecordStore:
         refused: bool = False,
         abandoned: tuple[str, ...] = (),
         unknown_at: datetime | None = None,
-    ) -> None:
-        """What one run sent, in one write: each channel in `sent` (channel: the id the service gave) is published,
-        each in `abandoned` REFUSED. `finished` (nothing left pending): the record leaves the index for good and its
-        retention starts. Else, with a `failure`, the rest is due again at `retry_at` (now if not given), so that a
+        gone: tuple[str, ...] = (),
+        callbacks: int = 0,
+    ) -> bool:
+        """What one run sent, in one write: each channel in `sent` (channel, or a callback's key: the id the service
+        gave) is published, each in `abandoned` REFUSED, each callback in `gone` GONE (never to be sent).
+        `finished` (nothing left pending): the record leaves the index for good and its retention starts; but if a
+        callback was added since the record was read (`callbacks`: how many it held; add_callback), what went is
+        recorded and the ending left due at once, for whoever claims it next to send the new one (False is returned
+        then, else True). Else, with a `failure`, the rest is due again at `retry_at` (now if not given), so that a
         sweep retries it then, and a send `refused` until someone acts counts one more refusal in a row; without a
         failure it stays leased (a send whose outcome is unknown: the lease settles it). Raises AlreadyDone if a
         channel sent or abandoned was not pending. `unknown_at`: when a send whose outcome is unknown was made (kept
@@ -341,10 +457,15 @@ class RecordStore:
         }
         assignments, removals, additions = [], [], []
         for channel, sent_id in sent.items():
+            if channel.startswith(CALLBACK_PREFIX):
+                assignments += [f"#{channel}.#state = :published", f"#{channel}.#resumedAt = :now"]
+                continue
             id_field, at_field = SENT_FIELDS[channel]
             values[id_field] = sent_id
             assignments += [f"#{channel} = :published", f"#{id_field} = :{id_field}", f"#{at_field} = :now"]
-        assignments += [f"#{channel} = :refused" for channel in abandoned]
+        assignments += [f"{_state_path(channel)} = :refused" for channel in abandoned]
+        values["gone"] = GONE
+        assignments += [f"{_state_path(key)} = :gone" for key in gone]
         if unknown_at is not None:
             values["unknownAt"] = iso(unknown_at)
             assignments.append("#unknownSince = if_not_exists(#unknownSince, :unknownAt)")
@@ -359,13 +480,36 @@ class RecordStore:
             if refused:
                 additions.append("#refusals :one")
         if not assignments:
-            return
+            return True
+        condition = " AND ".join(
+            ["#work = :notify", *(f"{_state_path(key)} = :pending" for key in [*sent, *abandoned, *gone])]
+        )
+        if finished:  # and no callback added since the record was read
+            values["known"] = callbacks
+            counted = "size(#callbacks) = :known" if callbacks else "attribute_not_exists(#callbacks)"
+            try:
+                self._update(
+                    *self._delivered(arn, assignments, removals, additions, f"{condition} AND {counted}"), values
+                )
+            except AlreadyDone:
+                pass
+            else:
+                return True
+            # A callback came while sending: what went is recorded, and the ending is due again at once.
+            values["due"] = epoch(now)
+            assignments = [a for a in assignments if not a.startswith("#expiresAt")] + ["#dueAt = :due"]
+            removals = []
+        self._update(*self._delivered(arn, assignments, removals, additions, condition), values)
+        return not finished
+
+    @staticmethod
+    def _delivered(
+        arn: str, assignments: list[str], removals: list[str], additions: list[str], condition: str
+    ) -> tuple[str, str, str]:
         expression = "SET " + ", ".join(assignments)
         expression += " REMOVE " + ", ".join(removals) if removals else ""
         expression += " ADD " + ", ".join(additions) if additions else ""
-        condition = " AND ".join(["#work = :notify", *(f"#{channel} = :pending" for channel in [*sent, *abandoned])])
-        used = set(re.findall(r":(\w+)", expression + " " + condition))  # DynamoDB refuses values not used
-        self._update(arn, expression, condition, {name: value for name, value in values.items() if name in used})
+        return arn, expression, condition
 
     def move_timer(self, arn: str, *, current: int, number: int, at: datetime) -> None:
         """Timer `current` went off on a job still running: its next is `number`, at `at`. AlreadyDone if the record's
@@ -549,11 +693,9 @@ class RecordStore:
         return _item(answer["Item"]) if "Item" in answer else None
 
     def _update(self, arn: str, expression: str, condition: str, values: dict[str, Any]) -> None:
-        names = {
-            f"#{word[1:]}": word[1:]
-            for word in (expression + " " + condition).replace(",", " ").split()
-            if word.startswith("#")
-        }
+        used = set(re.findall(r":(\w+)", expression + " " + condition))  # DynamoDB refuses values not used
+        values = {name: value for name, value in values.items() if name in used}
+        names = _names(expression + " " + condition)
         call(
             self.client.update_item,
             TableName=self.table_name,
@@ -572,6 +714,18 @@ class RecordStore:
             if "LastEvaluatedKey" not in page:
                 return
             request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def _names(expression: str) -> dict[str, str]:
+    """The attribute names an expression uses (`#name`, in paths and functions too)."""
+    return {f"#{name}": name for name in re.findall(r"#(\w+)", expression)}
+
+
+def _too_many(arn: str) -> TooManyCallbacks:
+    return TooManyCallbacks(
+        f"{arn}: its record holds {MAX_CALLBACKS} callbacks, as many as it may; this one is not kept (one workflow "
+        "waiting on the others' behalf can pass the ending on)"
+    )
 
 
 def _values(values: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from botocore.config import Config
 
 from . import clients
 from .bedrock import BedrockReader
+from .callbacks import Resumer
 from .channels.bus import Bus
+from .channels.callback import Callbacks
 from .channels.channel import Channel
 from .channels.topic import Topic
 from .checks import Checks, from_queue
@@ -22,7 +24,7 @@ from .intake import Intake, is_sqs_batch
 from .lifecycle import Clock, Tracker, utcnow
 from .notifier import Notifier
 from .outputs import OutputLister
-from .records import RecordStore
+from .records import SENT_FIELDS, RecordStore
 from .sweep import Sweep
 from .timers import Timers
 
@@ -64,11 +66,17 @@ class Runtime:
         if settings.event_bus_name:
             events = guard.watch(session.client("events", config=config(clients.EVENTS)))
             channels.append(Bus(EventPublisher(settings.event_bus_name, events)))
+        # The workflows waiting on a job (a submission's taskToken or callbackId), in the function's own Region.
+        resumer = Resumer(
+            guard.watch(session.client("stepfunctions", config=config(clients.STATES))),
+            guard.watch(session.client("lambda", config=config(clients.LAMBDA))),
+        )
+        channels.append(Callbacks(resumer))
         records = RecordStore(
             settings.table_name,
             guard.watch(session.client("dynamodb", config=config(clients.DYNAMODB))),
             retention=timedelta(days=settings.record_retention_days),
-            channels=tuple(channel.name for channel in channels),
+            channels=tuple(channel.name for channel in channels if channel.name in SENT_FIELDS),  # a state each
         )
         bedrock = BedrockReader(
             (lambda _region: bedrock_client)

@@ -23,7 +23,7 @@ class Bus(Channel):
     def __init__(self, publisher: EventPublisher) -> None:
         self.publisher = publisher
 
-    def send(self, record: Record, message: dict[str, Any]) -> str:
+    def send(self, record: Record, message: dict[str, Any], key: str = "") -> str:
         return self.publisher.put(message)
 
     def sent(self, record: Record, sent_id: str, *, now: datetime) -> None:

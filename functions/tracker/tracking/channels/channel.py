@@ -20,6 +20,9 @@ class Refusal(StrEnum):
     # Refused until someone acts: AccessDenied, a topic or bus deleted, a disabled KMS key, a message it will never
     # take. Alarmed at once (SENDS_REFUSED), and retried less and less often (capped) until someone fixes it.
     NEEDS_PERSON = "needs_person"
+    # Refused for good, as no resend can change (a callback whose task timed out, whose token is invalid): recorded
+    # so (records.GONE) and never sent again. Not a failure of the ending: the other channels finish as they would.
+    GONE = "gone"
 
 
 class Channel(ABC):
@@ -32,10 +35,19 @@ class Channel(ABC):
     worst_case: ClassVar[timedelta]
     not_sent_metric: ClassVar[str | None] = None  # counted for each ending this channel did not send
 
+    def pending(self, record: Record) -> list[str]:
+        """What this channel has still to send of the record's ending: the keys of its states in the record (its name,
+        or one key per callback)."""
+        return [self.name] if record.pending(self.name) else []
+
+    def send_time(self, record: Record | None = None) -> timedelta:
+        """The longest sending `record`'s ending on this channel can take (any record's, if none is given)."""
+        return self.worst_case
+
     @abstractmethod
-    def send(self, record: Record, message: dict[str, Any]) -> str:
-        """Send the ending of `record` (`message`: the notification's JSON object); the id the service gave it.
-        Raises the classified error (errors.call)."""
+    def send(self, record: Record, message: dict[str, Any], key: str = "") -> str:
+        """Send the ending of `record` (`message`: the notification's JSON object) to `key` (one of `pending`); the id
+        the service gave it. Raises the classified error (errors.call)."""
 
     @abstractmethod
     def sent(self, record: Record, sent_id: str, *, now: datetime) -> None:

@@ -22,7 +22,7 @@ class Topic(Channel):
     def __init__(self, notifier: Notifier) -> None:
         self.notifier = notifier
 
-    def send(self, record: Record, message: dict[str, Any]) -> str:
+    def send(self, record: Record, message: dict[str, Any], key: str = "") -> str:
         return self.notifier.publish(record, message)
 
     def sent(self, record: Record, sent_id: str, *, now: datetime) -> None:
