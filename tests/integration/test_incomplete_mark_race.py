@@ -46,14 +46,7 @@ def environment(app: ModuleType, clock: Clock) -> Runtime:
 @pytest.mark.parametrize(
     "consumed_while_sweeping",
     [
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="adv3: the sweep removes the incompleteSince a failed hand-off relied on",
-            ),
-            id="while-its-sweep-runs",
-        ),
+        pytest.param(True, id="while-its-sweep-runs"),
         pytest.param(False, id="after-its-sweep"),
     ],
 )
