@@ -30,9 +30,6 @@ from tests.reliability.conftest import World
 from tests.reliability.test_fifo_window import DelayedChecks, fifo_world
 
 
-@pytest.mark.xfail(
-    strict=True, reason="adv3: a refusal that needs a person after a lost answer is backed off past the window"
-)
 def test_a_lost_answer_then_one_refused_retry_on_a_fifo_topic_is_delivered_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

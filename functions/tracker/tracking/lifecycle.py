@@ -441,7 +441,9 @@ class Tracker:
                 sent=sent,
                 finished=finished,
                 failure=failed.reason if failed is not None and unknown is None else None,
-                retry_at=self._after_refusals(record.refusals + 1) if refused else None,
+                retry_at=self._after_refusals(record.refusals + 1, unknown_since=record.unknown_since)
+                if refused
+                else None,
                 refused=refused,
                 abandoned=tuple(abandoned),
                 unknown_at=attempted if unknown is not None else None,
@@ -462,28 +464,27 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
             )
             # As good as unknown: the record does not say it went. Retried at the lease's end, inside the window.
-            self._retry_in_window(record, deadline, attempted, unknown=True, refused=False)
+            self._retry_in_window(record, deadline, attempted, unknown=True)
             if not finished:
                 return Outcome.NOTIFICATION_PENDING
             return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
         if not finished:
-            self._retry_in_window(record, deadline, attempted, unknown=unknown is not None, refused=refused)
+            self._retry_in_window(record, deadline, attempted, unknown=unknown is not None)
             return Outcome.NOTIFICATION_PENDING
         return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
 
-    def _retry_in_window(
-        self, record: Record, deadline: datetime, attempted: datetime, *, unknown: bool, refused: bool
-    ) -> None:
+    def _retry_in_window(self, record: Record, deadline: datetime, attempted: datetime, *, unknown: bool) -> None:
         """Retry a send whose outcome is unknown before SNS's FIFO window closes on it: a timer (reason "notify")
         when the lease runs out, and another WINDOW_RETRY after a retry that failed again, while the window is open.
-        A sweep would come only when the schedule says, which may be past the window."""
+        A sweep would come only when the schedule says, which may be past the window; a refusal that needs a person
+        is retried there too (_after_refusals), as it may be lifted in seconds."""
         if self.timers is None:
             return
         now = self.clock()
         if unknown:
             # one second past the lease, which claim_notification compares in whole seconds
             delay = deadline + LEASE_MARGIN - now + timedelta(seconds=1)
-        elif record.unknown_since is not None and not refused:
+        elif record.unknown_since is not None:
             delay = WINDOW_RETRY
         else:
             return
@@ -491,10 +492,15 @@ class Tracker:
         if now + delay <= opened + FIFO_WINDOW - WINDOW_MARGIN:
             self.timers.check_at(record.arn, delay, reason="notify")
 
-    def _after_refusals(self, refusals: int) -> datetime:
-        """When an ending refused `refusals` times in a row is next retried: 2^n sweep periods on, capped."""
-        wait = self.sweep_period * (1 << min(refusals, 16))
-        return self.clock() + min(wait, REFUSED_BACKOFF_CAP)
+    def _after_refusals(self, refusals: int, *, unknown_since: datetime | None = None) -> datetime:
+        """When an ending refused `refusals` times in a row is next retried: 2^n sweep periods on, capped; but
+        WINDOW_RETRY on while a send of unknown outcome (at `unknown_since`) can still be deduplicated by a FIFO
+        topic, so that a refusal lifted within the window does not make the ending go out twice."""
+        now = self.clock()
+        wait = min(self.sweep_period * (1 << min(refusals, 16)), REFUSED_BACKOFF_CAP)
+        if unknown_since is not None and now + WINDOW_RETRY <= unknown_since + FIFO_WINDOW - WINDOW_MARGIN:
+            wait = min(wait, WINDOW_RETRY)
+        return now + wait
 
     def _kept_too_long(self, record: Record) -> bool:
         """Whether the ending is as old as a record is kept: a channel still refusing it then is given up."""
