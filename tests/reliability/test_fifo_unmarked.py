@@ -29,9 +29,6 @@ from tests.reliability.conftest import World, fail_write
 from tests.reliability.test_fifo_window import DelayedChecks, fifo_world
 
 
-@pytest.mark.xfail(
-    strict=True, reason="adv3: the window a failed recording opened is not known to the retries after it"
-)
 def test_a_publish_whose_recording_failed_then_two_throttled_retries_on_a_fifo_topic_is_delivered_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

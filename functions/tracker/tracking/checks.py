@@ -43,10 +43,13 @@ class Target:
     invocation_id: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    opened: int | None = None  # a "notify" retry's: when the send it retries was made (epoch seconds)
 
     def merge(self, other: Target) -> None:
         for reason, attempt in other.reasons.items():
             self.reasons[reason] = max(self.reasons.get(reason, 0), attempt)
+        if other.opened is not None:
+            self.opened = other.opened if self.opened is None else min(self.opened, other.opened)
 
 
 def from_queue(event: dict[str, Any], queue_url: str) -> bool:
@@ -104,10 +107,12 @@ def targets_of(body: str) -> Iterator[Target]:
     if not arns or (isinstance(wanted, list) and len(arns) != len(wanted)):
         raise MalformedMessage("neither an S3 event nor a check of ARNs")
     attempt = message.get("attempt", 1)
+    opened = message.get("opened")
     for arn in arns:
         yield Target(
             arn=InvocationArn.parse(arn).arn,
             reasons={str(message.get("reason", "handoff")): attempt if isinstance(attempt, int) else 1},
+            opened=opened if isinstance(opened, int) else None,
         )
 
 
@@ -234,7 +239,8 @@ class Checks:
         assert target.arn is not None
         reasons = target.reasons
         if "notify" in reasons:  # a send of unknown outcome, retried inside a FIFO topic's window
-            retried = self.tracker.retry_notification(target.arn, deadline=deadline)
+            opened = datetime.fromtimestamp(target.opened, UTC) if target.opened is not None else None
+            retried = self.tracker.retry_notification(target.arn, deadline=deadline, opened=opened)
             logger.info(
                 "notification retried on request", extra={"invocationArn": target.arn, "outcome": retried.value}
             )
