@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 from types import ModuleType
 
-import pytest
-
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
 from tests.helpers import arn, sqs_event
@@ -27,7 +25,6 @@ from tests.integration.test_adaptive_polling import UNHEARD, teach
 from tests.integration.test_output_events import RecordedTimers
 
 
-@pytest.mark.xfail(strict=True, reason="adv3: a batch's timers merged to the highest number drop the record's own")
 def test_a_new_series_first_timer_in_one_batch_with_the_old_series_next_is_checked(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
