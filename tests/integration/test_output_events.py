@@ -173,7 +173,7 @@ class RecordedTimers:
     def __init__(self) -> None:
         self.set: list[tuple[str, float, str, int]] = []
 
-    def check_at(self, arn: str, delay: timedelta, *, reason: str, attempt: int = 1) -> bool:
+    def check_at(self, arn: str, delay: timedelta, *, reason: str, attempt: int = 1, opened: object = None) -> bool:
         self.set.append((arn, delay.total_seconds(), reason, attempt))
         return True
 

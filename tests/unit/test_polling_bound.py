@@ -106,9 +106,10 @@ class SharedState:
 
     def mark_sweeps_incomplete(self, since: datetime) -> None:
         self.item.setdefault("incompleteSince", epoch(since))
+        self.item["incompleteMarks"] = self.item.get("incompleteMarks", 0) + 1
 
-    def mark_sweeps_complete(self, seen: int) -> None:
-        if self.item.get("incompleteSince") == seen:
+    def mark_sweeps_complete(self, seen: int, marks: int | None = None) -> None:
+        if self.item.get("incompleteSince") == seen and self.item.get("incompleteMarks") == marks:
             del self.item["incompleteSince"]
 
     def mark_sweep_complete_at(self, started: datetime) -> None:

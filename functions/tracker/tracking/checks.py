@@ -43,10 +43,15 @@ class Target:
     invocation_id: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    opened: int | None = None  # a "notify" retry's: when the send it retries was made (epoch seconds)
+    timers: set[int] = field(default_factory=set)  # every timer number its messages give (two series may meet)
 
     def merge(self, other: Target) -> None:
         for reason, attempt in other.reasons.items():
             self.reasons[reason] = max(self.reasons.get(reason, 0), attempt)
+        self.timers |= other.timers
+        if other.opened is not None:
+            self.opened = other.opened if self.opened is None else min(self.opened, other.opened)
 
 
 def from_queue(event: dict[str, Any], queue_url: str) -> bool:
@@ -104,10 +109,15 @@ def targets_of(body: str) -> Iterator[Target]:
     if not arns or (isinstance(wanted, list) and len(arns) != len(wanted)):
         raise MalformedMessage("neither an S3 event nor a check of ARNs")
     attempt = message.get("attempt", 1)
+    opened = message.get("opened")
+    reason = str(message.get("reason", "handoff"))
+    number = attempt if isinstance(attempt, int) else 1
     for arn in arns:
         yield Target(
             arn=InvocationArn.parse(arn).arn,
-            reasons={str(message.get("reason", "handoff")): attempt if isinstance(attempt, int) else 1},
+            reasons={reason: number},
+            opened=opened if isinstance(opened, int) else None,
+            timers={number} if reason == "timer" else set(),
         )
 
 
@@ -234,14 +244,18 @@ class Checks:
         assert target.arn is not None
         reasons = target.reasons
         if "notify" in reasons:  # a send of unknown outcome, retried inside a FIFO topic's window
-            retried = self.tracker.retry_notification(target.arn, deadline=deadline)
+            opened = datetime.fromtimestamp(target.opened, UTC) if target.opened is not None else None
+            retried = self.tracker.retry_notification(target.arn, deadline=deadline, opened=opened)
             logger.info(
                 "notification retried on request", extra={"invocationArn": target.arn, "outcome": retried.value}
             )
             return
-        if set(reasons) == {"timer"} and not self._timer_due(target.arn, reasons["timer"]):
-            return  # a read, not a call
         timer = reasons.get("timer", 0)  # if it runs on, its next timer is set
+        if set(reasons) == {"timer"}:
+            due = self._timer_due(target.arn, target.timers or {timer})
+            if due is None:
+                return  # a read, not a call
+            timer = due
         outcome = self.tracker.check(InvocationArn.parse(target.arn), deadline=deadline, tracked=True, timer=timer)
         logger.info(
             "checked on request",
@@ -252,14 +266,15 @@ class Checks:
             # the file is there; Bedrock's status may follow a moment later
             self.timers.check_at(target.arn, RECHECKS[output - 1], reason="output", attempt=output + 1)
 
-    def _timer_due(self, arn: str, number: int) -> bool:
-        """Whether timer `number` is the job's next, by its record: not if the job ended (its output's event or a
-        sweep was first; or there is no record left), nor if the record's series is at another number (a repeat of a
-        timer SQS delivered twice, or of a series another replaced): one series per job."""
+    def _timer_due(self, arn: str, numbers: set[int]) -> int | None:
+        """Which of the timers `numbers` (one batch's, for one job) is the job's next, by its record: none if the job
+        ended (its output's event or a sweep was first; or there is no record left), nor if the record's series is at
+        another number (a repeat of a timer SQS delivered twice, or of a series another replaced): one series per
+        job."""
         record = self.records.record(arn)
         if record is None or record.invocation.ended:
-            return False
-        if record.timer != number:
-            logger.info("timer dropped: not the job's next", extra={"invocationArn": arn, "timer": number})
-            return False
-        return True
+            return None
+        if record.timer not in numbers:
+            logger.info("timer dropped: not the job's next", extra={"invocationArn": arn, "timer": sorted(numbers)})
+            return None
+        return record.timer

@@ -417,23 +417,26 @@ class Tracker:
             return
         self.durations.saved(merged)
 
-    def retry_notification(self, arn: str, *, deadline: datetime) -> Outcome:
-        """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died)."""
+    def retry_notification(self, arn: str, *, deadline: datetime, opened: datetime | None = None) -> Outcome:
+        """Publish a pending notification whose lease ran out (an earlier publish failed, or its run died); `opened`:
+        when a send of unknown outcome it retries was made, if its timer says (the record may not)."""
         self._require(DYNAMODB.worst_case + self._send_time(None), deadline)
         record = self.records.claim_notification(arn, now=self.clock(), lease_until=deadline + LEASE_MARGIN)
         if record is None:
             return Outcome.NOT_CLAIMED
         logger.info("retrying notification", extra={"invocationArn": arn, "status": record.invocation.status})
-        return self._publish(record, deadline)
+        return self._publish(record, deadline, opened=opened)
 
     def _require(self, work: timedelta, deadline: datetime) -> None:
         """Start nothing that could outlast the Lambda's deadline: Lambda would kill the run half way."""
         if self.clock() + work > deadline:
             raise OutOfTime(f"needs up to {work.total_seconds():.0f} s; less is left before the deadline")
 
-    def _publish(self, record: Record, deadline: datetime) -> Outcome:
-        """Send the ending on each channel still pending (the topic, the bus), then record in one write what went."""
+    def _publish(self, record: Record, deadline: datetime, *, opened: datetime | None = None) -> Outcome:
+        """Send the ending on each channel still pending (the topic, the bus), then record in one write what went.
+        `opened`: when an earlier send of unknown outcome was made, where the record does not say (unknownSince)."""
         arn = record.arn
+        opened = record.unknown_since or opened
         try:
             # Sending and recording it go together: never send without the time to mark it sent.
             self._require(self._send_time(record), deadline)
@@ -462,10 +465,11 @@ class Tracker:
                 sent=sent,
                 finished=finished,
                 failure=failed.reason if failed is not None and unknown is None else None,
-                retry_at=self._after_refusals(record.refusals + 1) if refused else None,
+                retry_at=self._after_refusals(record.refusals + 1, unknown_since=opened) if refused else None,
                 refused=refused,
                 abandoned=tuple(abandoned),
-                unknown_at=attempted if unknown is not None else None,
+                # kept while pending, so that every later retry knows SNS's FIFO window is open
+                unknown_at=None if finished else (opened or attempted) if unknown is not None else opened,
                 gone=tuple(sends.gone),
                 callbacks=len(record.callbacks),
             )
@@ -485,12 +489,12 @@ class Tracker:
                 extra={"invocationArn": arn, "reason": exc.reason, "kind": exc.kind, "sent": sorted(sent)},
             )
             # As good as unknown: the record does not say it went. Retried at the lease's end, inside the window.
-            self._retry_in_window(record, deadline, attempted, unknown=True, refused=False)
+            self._retry_in_window(record, deadline, opened or attempted, unknown=True)
             if not finished:
                 return Outcome.NOTIFICATION_PENDING
             return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
         if not finished:
-            self._retry_in_window(record, deadline, attempted, unknown=unknown is not None, refused=refused)
+            self._retry_in_window(record, deadline, opened or attempted, unknown=unknown is not None, opened=opened)
             return Outcome.NOTIFICATION_PENDING
         if not as_asked and self.timers is not None:  # a callback came while sending: its ending is due at once
             self.timers.check_at(arn, timedelta(0), reason="notify")
@@ -529,29 +533,35 @@ class Tracker:
         return sends
 
     def _retry_in_window(
-        self, record: Record, deadline: datetime, attempted: datetime, *, unknown: bool, refused: bool
+        self, record: Record, deadline: datetime, window: datetime, *, unknown: bool, opened: datetime | None = None
     ) -> None:
         """Retry a send whose outcome is unknown before SNS's FIFO window closes on it: a timer (reason "notify")
         when the lease runs out, and another WINDOW_RETRY after a retry that failed again, while the window is open.
-        A sweep would come only when the schedule says, which may be past the window."""
+        A sweep would come only when the schedule says, which may be past the window; a refusal that needs a person
+        is retried there too (_after_refusals), as it may be lifted in seconds. `window`: when the first send of
+        unknown outcome was made (the window opened); `opened`: the same, if an earlier attempt's was (else None)."""
         if self.timers is None:
             return
         now = self.clock()
         if unknown:
             # one second past the lease, which claim_notification compares in whole seconds
             delay = deadline + LEASE_MARGIN - now + timedelta(seconds=1)
-        elif record.unknown_since is not None and not refused:
+        elif opened is not None:  # an earlier send's outcome is unknown: the window it opened may still be open
             delay = WINDOW_RETRY
         else:
             return
-        opened = record.unknown_since or attempted
-        if now + delay <= opened + FIFO_WINDOW - WINDOW_MARGIN:
-            self.timers.check_at(record.arn, delay, reason="notify")
+        if now + delay <= window + FIFO_WINDOW - WINDOW_MARGIN:
+            self.timers.check_at(record.arn, delay, reason="notify", opened=window)
 
-    def _after_refusals(self, refusals: int) -> datetime:
-        """When an ending refused `refusals` times in a row is next retried: 2^n sweep periods on, capped."""
-        wait = self.sweep_period * (1 << min(refusals, 16))
-        return self.clock() + min(wait, REFUSED_BACKOFF_CAP)
+    def _after_refusals(self, refusals: int, *, unknown_since: datetime | None = None) -> datetime:
+        """When an ending refused `refusals` times in a row is next retried: 2^n sweep periods on, capped; but
+        WINDOW_RETRY on while a send of unknown outcome (at `unknown_since`) can still be deduplicated by a FIFO
+        topic, so that a refusal lifted within the window does not make the ending go out twice."""
+        now = self.clock()
+        wait = min(self.sweep_period * (1 << min(refusals, 16)), REFUSED_BACKOFF_CAP)
+        if unknown_since is not None and now + WINDOW_RETRY <= unknown_since + FIFO_WINDOW - WINDOW_MARGIN:
+            wait = min(wait, WINDOW_RETRY)
+        return now + wait
 
     def _kept_too_long(self, record: Record) -> bool:
         """Whether the ending is as old as a record is kept: a channel still refusing it then is given up."""

@@ -605,14 +605,16 @@ class RecordStore:
         )
 
     def mark_sweeps_incomplete(self, since: datetime) -> None:
-        """A sweep could not ask about all due work: forced checks since `since` are not known to be made."""
+        """A sweep could not ask about all due work: forced checks since `since` are not known to be made. Each mark
+        counts one in `incompleteMarks`, even where `incompleteSince` stays as it was: a sweep that read the item
+        before this mark then does not remove it (mark_sweeps_complete)."""
         call(
             self.client.update_item,
             TableName=self.table_name,
             Key={"invocationArn": {"S": STATE}},
-            UpdateExpression="SET #incompleteSince = if_not_exists(#incompleteSince, :since)",
-            ExpressionAttributeNames={"#incompleteSince": "incompleteSince"},
-            ExpressionAttributeValues=_values({"since": epoch(since)}),
+            UpdateExpression="SET #incompleteSince = if_not_exists(#incompleteSince, :since) ADD #incompleteMarks :one",
+            ExpressionAttributeNames={"#incompleteSince": "incompleteSince", "#incompleteMarks": "incompleteMarks"},
+            ExpressionAttributeValues=_values({"since": epoch(since), "one": 1}),
         )
 
     def mark_sweep_complete_at(self, started: datetime) -> None:
@@ -628,10 +630,21 @@ class RecordStore:
         except AlreadyDone:
             return
 
-    def mark_sweeps_complete(self, seen: int) -> None:
-        """A sweep asked about all due work since the mark it read: remove it, unless a newer one replaced it."""
+    def mark_sweeps_complete(self, seen: int, marks: int | None = None) -> None:
+        """A sweep asked about all due work since the mark it read (`incompleteSince` `seen`, `incompleteMarks`
+        `marks`): remove it, unless a newer one replaced it or was made since (a hand-off that failed while the
+        sweep ran marks the same `since` again: only its count tells)."""
+        counted = "#incompleteMarks = :marks" if marks is not None else "attribute_not_exists(#incompleteMarks)"
         try:
-            self._update(STATE, "REMOVE #incompleteSince", "#incompleteSince = :seen", {"seen": seen})
+            call(
+                self.client.update_item,
+                TableName=self.table_name,
+                Key={"invocationArn": {"S": STATE}},
+                UpdateExpression="REMOVE #incompleteSince",
+                ConditionExpression=f"#incompleteSince = :seen AND {counted}",
+                ExpressionAttributeNames={"#incompleteSince": "incompleteSince", "#incompleteMarks": "incompleteMarks"},
+                ExpressionAttributeValues=_values({"seen": seen, **({"marks": marks} if marks is not None else {})}),
+            )
         except AlreadyDone:
             return
 

@@ -177,7 +177,10 @@ class Sweep:
             else:
                 self.records.mark_sweep_complete_at(started)
                 if "incompleteSince" in state:
-                    self.records.mark_sweeps_complete(int(state["incompleteSince"]))
+                    marks = state.get("incompleteMarks")
+                    self.records.mark_sweeps_complete(
+                        int(state["incompleteSince"]), int(marks) if marks is not None else None
+                    )
         except TrackerError as exc:
             count_error(exc.kind)
 

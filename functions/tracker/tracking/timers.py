@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .errors import TrackerError, call
@@ -33,11 +33,17 @@ class Timers:
         self.client = client
         self.queue_url = queue_url
 
-    def check_at(self, arn: str, delay: timedelta, *, reason: str, attempt: int = 1) -> bool:
+    def check_at(
+        self, arn: str, delay: timedelta, *, reason: str, attempt: int = 1, opened: datetime | None = None
+    ) -> bool:
         """Ask for a check of `arn` in `delay` (at most 15 minutes), the `attempt`th for this `reason`; False if it
-        could not be asked for."""
+        could not be asked for. `opened` (a "notify" retry): when the send of unknown outcome it retries was made,
+        which the record may not say (the write that would have said it failed)."""
         seconds = min(max(0, math.ceil(delay.total_seconds())), int(MAX_DELAY.total_seconds()))
-        body = json.dumps({"check": arn, "reason": reason, "attempt": attempt})
+        message: dict[str, object] = {"check": arn, "reason": reason, "attempt": attempt}
+        if opened is not None:
+            message["opened"] = int(opened.timestamp())
+        body = json.dumps(message)
         try:
             call(self.client.send_message, QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=seconds)
         except TrackerError as exc:
