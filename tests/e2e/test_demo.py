@@ -60,9 +60,12 @@ def test_make_demo_with_bedrock_failing_every_call_shows_it_and_exits_non_zero_w
 
     assert result.returncode == 2, result.stdout[-4000:]  # make's own code for a recipe that failed (the demo's 1)
     assert "Every GetAsyncInvoke call will fail" in result.stdout
-    assert "FAILED: 20 ended invocation(s) not notified" in result.stdout
+    (failed,) = [line for line in result.stdout.splitlines() if line.startswith("FAILED: ")]
+    assert "20 ended invocation(s) not notified" in failed
+    assert "a workflow was not resumed" in failed  # the two workflows' jobs were never tracked either
     assert "0 lost" in result.stdout
-    assert "21 in the dead-letter queue" in result.stdout
+    # the 20 submissions, the two workflows' own (each job's ARN with its task token), the malformed message
+    assert "23 in the dead-letter queue" in result.stdout
     assert "service_error" in result.stdout
 
 
