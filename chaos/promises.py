@@ -193,9 +193,11 @@ class Judge:
         if not timers:
             return
         self._promise()
-        spans = [(sent, f.timer_received.get(mid, f.end)) for mid, sent, _, _ in timers]
-        for sent, _ in spans:
-            flying = [s for s in spans if s[0] <= sent < s[1]]
+        # two copies of one timer number are one series: the record holds the number, and the copy that comes
+        # second finds it moved on and is dropped without a call (an intake delivered twice sets timer 1 twice)
+        spans = [(sent, f.timer_received.get(mid, f.end), number) for mid, sent, _, number in timers]
+        for sent, _, _ in spans:
+            flying = {number for s, r, number in spans if s <= sent < r}
             if len(flying) > 1:
                 self._break(
                     "one_timer_series",
@@ -207,10 +209,14 @@ class Judge:
         if work not in ("timed", "listen"):
             return
         self._promise()
+        first_seen = f.records.get(job.arn, {}).get("firstSeenAt")
+        recorded = datetime.fromisoformat(str(first_seen).replace("Z", "+00:00")) if first_seen else f.end
         for message_id, _, _, number in timers:
             got = f.timer_received.get(message_id)
             if got is None or got >= job.flips - timedelta(seconds=1) or (work == "listen" and number >= 2):
                 continue  # it ended, or a heard job's second timer was its last
+            if got < recorded:
+                continue  # set by an intake whose write failed: no record holds the series yet (intake sets anew)
             age = got - job.submitted
             horizon = self._horizon(job.model, got, heard=work == "listen")
             if horizon is None or age + MARGIN >= horizon:
@@ -270,7 +276,8 @@ class Judge:
         notified_at = record.get("notifiedAt")
         # the tracker hears of a job from its producer: an event before that can only be noted (checks.py), and the
         # job is asked when its intake message is handed to the function (SQS may hold it back, throttled)
-        known = f.intake_received.get(job.arn, job.submitted)
+        first_seen = record.get("firstSeenAt")
+        known = datetime.fromisoformat(str(first_seen).replace("Z", "+00:00")) if first_seen else job.submitted
         due = max(got, job.flips, known) + SLACK
         if notified_at is not None:
             when = datetime.fromisoformat(str(notified_at).replace("Z", "+00:00"))
