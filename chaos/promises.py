@@ -22,7 +22,7 @@ and the events that led there.
 - calls_per_job, writes_per_job: no job costs more Bedrock calls than asking at every sweep that ran in its life
   would, plus intake, three timers' worth, and three rechecks for each delivery of its output event (the issue's
   "more than polling every minute"), nor more writes than its three, one for each timer that found it running,
-  and those its faults made necessary.
+  one for each series a sweep started (its claim), and those its faults made necessary.
 """
 
 from __future__ import annotations
@@ -32,9 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tracking.lifecycle import LEARN_EVERY
+from tracking.polling import LEARN_AFTER
+
 from .world import Facts, Job
 
 RECHECKS = timedelta(seconds=35)  # 5 + 10 + 20 s: how long an output's event keeps asking
+ASKED_AT = tuple(timedelta(seconds=s) for s in (0, 5, 15, 35))  # when an output's event asks, from its arrival
 RUN = timedelta(seconds=60)  # the function's timeout: a sweep asks somewhere within its run
 SLACK = timedelta(seconds=15)  # batching windows, and the calls a check makes before it publishes
 # The tracker predicts from the durations it learned (its own environment's, and those shared), not all the world's:
@@ -235,14 +239,15 @@ class Judge:
             return
 
     def _horizon(self, model: str, before: datetime, *, heard: bool) -> timedelta | None:
-        """How long its model's jobs have run, as far as a timer may look: the longest seen, or for a heard job's
-        second timer where 90% had ended; None before 10 have ended."""
-        durations = sorted(
-            j.flips - j.submitted for j in self.f.jobs.values() if j.model == model and not j.fails and j.flips < before
-        )
-        if len(durations) < 10:
+        """How long its model's jobs have run, as far as a timer may look: the longest, or for a heard job's second
+        timer where 90% had ended; None before 10 have ended. Only what every environment surely knows counts: the
+        durations saved to the shared item LEARN_EVERY before (each environment reads it that often; what one
+        learned and has not saved yet, a recycled environment loses)."""
+        known = [durations for at, durations in self.f.shared_durations if at + LEARN_EVERY < before]
+        seen = sorted(known[-1].get(model, [])) if known else []
+        if len(seen) < LEARN_AFTER:
             return None
-        return durations[int(0.9 * (len(durations) - 1))] if heard else durations[-1]
+        return timedelta(seconds=seen[int(0.9 * (len(seen) - 1))] if heard else seen[-1])
 
     def _troubled(self, arn: str, low: datetime, high: datetime) -> bool:
         invocation_id = arn.rsplit("/", 1)[-1]
@@ -271,6 +276,8 @@ class Judge:
         got = f.event_received.get(job.arn.rsplit("/", 1)[-1])
         if got is None or job.kind != "watched" or job.flips > got + RECHECKS:
             return
+        if any(job.flips <= t < got for t in f.asked.get(job.arn, [])):
+            return  # the ending was known before its event came (the notification is then `notified`'s to judge)
         self._promise()
         record = f.records.get(job.arn, {})
         notified_at = record.get("notifiedAt")
@@ -278,7 +285,9 @@ class Judge:
         # job is asked when its intake message is handed to the function (SQS may hold it back, throttled)
         first_seen = record.get("firstSeenAt")
         known = datetime.fromisoformat(str(first_seen).replace("Z", "+00:00")) if first_seen else job.submitted
-        due = max(got, job.flips, known) + SLACK
+        # the event's own check, then its rechecks 5, 10 and 20 s apart: the first of them after Bedrock flips tells
+        start = max(got, known)
+        due = next(start + step for step in ASKED_AT if start + step >= job.flips) + SLACK
         if notified_at is not None:
             when = datetime.fromisoformat(str(notified_at).replace("Z", "+00:00"))
             if when <= due:
@@ -315,11 +324,16 @@ class Judge:
         writes = f.faults.writes.get(job.arn, 0)
         # a timer that finds its job running moves the series on: a write each (one series per job)
         running = sum(1 for mid, _, _, _ in f.timers.get(job.arn, []) if f.timer_received.get(mid, f.end) < job.flips)
-        allowed = 3 + running + 2 * troubles + 2 * max(0, f.intake_handled.get(job.arn, 1) - 1)
+        # and a sweep that starts a series for a job too long for one at intake claims it with a write
+        started = len(f.sweep_series.get(job.arn, ()))
+        allowed = 3 + running + started + 2 * troubles + 2 * max(0, f.intake_handled.get(job.arn, 1) - 1)
         self._promise()
         if writes > allowed:
             self._break(
-                "writes_per_job", job, f"{writes} DynamoDB writes against {allowed} (3, one a running timer, 2 a fault)"
+                "writes_per_job",
+                job,
+                f"{writes} DynamoDB writes against {allowed} (3, one for each running timer and each series a sweep "
+                "started, 2 a fault)",
             )
 
     # -- sweeps -----------------------------------------------------------------------------------------

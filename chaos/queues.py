@@ -100,8 +100,11 @@ class QueueClient:
         trail: Trail,
         spend: Callable[[], None],
         timers: dict[str, list[tuple[str, datetime, datetime, int]]],
+        sweep_series: tuple[Callable[[], bool], dict[str, set[int]]] | None = None,
     ) -> None:
         self.timers = timers  # ARN -> (message id, sent, goes off, its number in the series) of each timer sent
+        # whether a sweep is running, and ARN -> numbers of the timer series sweeps started (a write each)
+        self.sweep_series = sweep_series
         self.queue = queue
         self.rng = rng
         self.rates = rates
@@ -124,6 +127,8 @@ class QueueClient:
             for arn in _arns(MessageBody):
                 fires = now + timedelta(seconds=DelaySeconds)
                 self.timers.setdefault(arn, []).append((message_id, now, fires, int(message.get("attempt", 1))))
+                if self.sweep_series is not None and self.sweep_series[0]():
+                    self.sweep_series[1].setdefault(arn, set()).add(int(message.get("attempt", 1)))
         self.trail.add(self.queue.clock(), "sent", _arns(MessageBody), f"{MessageBody} delay {DelaySeconds}s")
         if self.rng.random() < self.rates.lost_answers:
             self.trail.add(self.queue.clock(), "answer_lost", _arns(MessageBody), "SendMessage")

@@ -35,7 +35,8 @@ from localrun.index_lag import IndexLag
 from localrun.lambda_driver import Killed, LambdaContext, sqs_event
 from localrun.stack import ACCOUNT, REGION, EventDelivery, LocalAws
 from tracking.config import Settings
-from tracking.records import RecordStore
+from tracking.polling import Durations
+from tracking.records import STATE, RecordStore
 from tracking.runtime import Runtime
 
 from .faults import ARN, Faults, Outage, Rates, outage
@@ -87,6 +88,8 @@ class Facts:
     sweeps: list[SweepRun]
     timers: dict[str, list[tuple[str, datetime, datetime, int]]]  # ARN -> (message id, sent, goes off, number)
     timer_received: dict[str, datetime]  # message id -> first handed to the function
+    sweep_series: dict[str, set[int]]  # ARN -> numbers of the timer series a sweep started (claimed with a write)
+    shared_durations: list[tuple[datetime, dict[str, list[float]]]]  # the shared item's durations, as of each change
     event_received: dict[str, datetime]  # invocation id -> its output event first handed to the function
     event_deliveries: dict[str, int]  # invocation id -> output events handed to the function
     intake_received: dict[str, datetime]  # ARN -> its intake message first handed to the function
@@ -137,6 +140,8 @@ class Scenario:
         self.sweeps: list[SweepRun] = []
         self.timers: dict[str, list[tuple[str, datetime, datetime, int]]] = {}
         self.timer_received: dict[str, datetime] = {}
+        self.sweep_series: dict[str, set[int]] = {}  # ARN -> numbers of the timer series a sweep started
+        self.shared_durations: list[tuple[datetime, dict[str, list[float]]]] = []  # (as of, model -> durations)
         self.event_received: dict[str, datetime] = {}
         self.event_deliveries: dict[str, int] = {}
         self.intake_received: dict[str, datetime] = {}
@@ -348,7 +353,15 @@ class Scenario:
         runtime = Runtime.build(self.settings, session=self.session, clock=self.clock)  # type: ignore[arg-type]
         timers = runtime.tracker.timers
         if timers is not None:
-            client = QueueClient(self.checks, self.rng, self.rates, self.trail, self._spend_sqs, self.timers)
+            client = QueueClient(
+                self.checks,
+                self.rng,
+                self.rates,
+                self.trail,
+                self._spend_sqs,
+                self.timers,
+                (lambda: self.run_now is not None and self.run_now.label == "sweep", self.sweep_series),
+            )
             timers.client = client  # type: ignore[assignment]
         return runtime
 
@@ -469,6 +482,7 @@ class Scenario:
         self.sweeps.append(run)
         answer = self._invoke("sweep", {"source": "bedrock-async-tracker.schedule", "action": "sweep"}, "sweep")
         run.ended = self.clock()
+        self._note_shared_durations()
         if answer is None:
             run.killed = True
             return None
@@ -479,6 +493,19 @@ class Scenario:
     def _not_swept(self, scheduled: datetime, why: str) -> None:
         self.sweeps.append(SweepRun(scheduled, None, why))
         self.trail.add(self.clock(), "no_sweep", None, why)
+
+    def _note_shared_durations(self) -> None:
+        """The durations every environment has saved to the shared item, as of now (read past the proxy: no fault,
+        no cost to the function), kept when they changed: what a timer may count on once environments read them."""
+        answer = self.stack.client("dynamodb").get_item(
+            TableName=self.stack.resources.table_name, Key={"invocationArn": {"S": STATE}}, ConsistentRead=True
+        )
+        stored = answer.get("Item", {}).get("durations", {}).get("M", {})
+        read = Durations()
+        read.adopt({model: value["S"] for model, value in stored.items()})  # as an environment reads them
+        durations = read.shared
+        if not self.shared_durations or self.shared_durations[-1][1] != durations:
+            self.shared_durations.append((self.clock(), durations))
 
     # -- what is left at the end ------------------------------------------------------------------
 
@@ -513,6 +540,8 @@ class Scenario:
             sweeps=self.sweeps,
             timers=self.timers,
             timer_received=self.timer_received,
+            sweep_series=self.sweep_series,
+            shared_durations=self.shared_durations,
             event_received=self.event_received,
             event_deliveries=self.event_deliveries,
             intake_received=self.intake_received,
