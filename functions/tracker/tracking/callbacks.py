@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from .errors import CallbackGone, MalformedMessage, call
 from .invocations import COMPLETED, FAILED
 from .jsontext import dumps as encode  # notifier.encode, without importing the notifier (records imports this)
@@ -119,6 +121,14 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+def _resent(exc: CallbackGone) -> bool:
+    """Whether the refusal answered a resend of the call (botocore's RetryAttempts), not its first attempt."""
+    cause = exc.__cause__
+    if not isinstance(cause, ClientError):
+        return False
+    return int(cause.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
+
+
 class Resumer:
     """Resumes waiting workflows: Step Functions tasks through `states`, durable functions through `durable` (a
     Lambda client), both of the function's own Region (a callback names no Region)."""
@@ -140,6 +150,21 @@ class Resumer:
             else:
                 self._resume_durable(callback.token, message, status)
         except CallbackGone as exc:
+            if _resent(exc):
+                # botocore resent a request whose answer was lost (clients.STATES allows two attempts), and the token
+                # was closed when the resend came: most likely by that first attempt, which Step Functions took. A
+                # refusal of a resend proves nothing gone, so the callback counts as sent, and is not sent again.
+                logger.warning(
+                    "callback refused on botocore's resend: the first attempt may have resumed it; counted as sent",
+                    extra={
+                        "invocationArn": message.get("invocationArn"),
+                        "callback": callback.fingerprint,
+                        "kind": callback.kind,
+                        "reason": exc.reason,
+                    },
+                )
+                count(CALLBACKS_RESUMED)
+                return callback.fingerprint
             count(CALLBACKS_GONE)
             logger.warning(
                 "callback can never be resumed; recorded as gone, not retried",
