@@ -79,6 +79,17 @@ class Rates:
     burst_size: float = 15  # jobs at most in a burst, all within a minute
     longer: float = 1.0  # every job runs this many times as long as bench.day's models say
     intake_delay: float = 20.0
+    # Workflows waiting on jobs (chaos.workflows): a share of jobs submitted with a Step Functions task token, a share
+    # with a durable function's callback id; of those, a share submitted again with another callback (one ARN, two
+    # waiting workflows; the second may come after the job ended). A callback's task times out before its job ends;
+    # SendTask*/SendDurableExecutionCallback* throttled, answered 5xx, or taken with the answer lost.
+    task_tokens: float = 0.25
+    callback_ids: float = 0.15
+    second_callbacks: float = 0.2
+    callback_timeouts: float = 0.1
+    callback_throttles: float = 0.03
+    callback_errors: float = 0.02
+    callback_unanswered: float = 0.02
 
     @classmethod
     def off(cls) -> Rates:

@@ -22,19 +22,35 @@ and the events that led there.
 - calls_per_job, writes_per_job: no job costs more Bedrock calls than asking at every sweep that ran in its life
   would, plus intake, three timers' worth, and three rechecks for each delivery of its output event (the issue's
   "more than polling every minute"), nor more writes than its three, one for each timer that found it running,
-  one for each series a sweep started (its claim), and those its faults made necessary.
+  one for each series a sweep started (its claim), and those its faults made necessary. Callbacks leave the calls'
+  bound as it is (resuming a workflow asks Bedrock nothing); a second submission counts as a resubmission, and a
+  callback's call that ended unsettled (throttled, a 5xx, no answer) allows the two writes of sending it again;
+- resumed: each workflow waiting on an ended job (a task token or a callback id its submission carried, chaos.
+  workflows) is resumed exactly once with the right outcome (the notification as the success's output for
+  Completed, a failure named Bedrock.AsyncInvokeFailed for Failed), unless its task timed out first: then its
+  record holds it `gone` (or sent, where only botocore's resend met the closed token: the tracker cannot tell which
+  attempt closed it). Excused: a submission dead-lettered after maxReceiveCount runs of the function;
+- callback_not_resent: once the function has heard a callback's answer that closes it (taken, or refused as
+  closed on a first attempt), it never calls it again (a fault met by the job's own requests, or a run killed,
+  excuses one more call that finds it closed).
+The once promise counts for jobs with callbacks as for every job: a callback's refusal never sends the topic or the
+bus again.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tracking.callbacks import FAILED_ERROR, Callback
 from tracking.lifecycle import LEARN_EVERY
 from tracking.polling import LEARN_AFTER
 
+from .workflows import FAILED as CALLBACK_FAILED
+from .workflows import SUCCEEDED, TIMED_OUT, Waiting
 from .world import Facts, Job
 
 RECHECKS = timedelta(seconds=35)  # 5 + 10 + 20 s: how long an output's event keeps asking
@@ -110,14 +126,17 @@ class Judge:
         recorded = job.arn in f.records
         ended = job.flips <= f.end - timedelta(minutes=5)
         self._promise()
-        handled, dead = f.intake_handled.get(job.arn, 0), f.intake_dead.get(job.arn)
-        if dead is not None and handled < dead:
-            self._break(
-                "not_dead_lettered_unrun",
-                job,
-                f"its intake message was dead-lettered after {dead} receives, of which the function ran only "
-                f"{handled}: throttled receives counted toward maxReceiveCount (defect 10)",
-            )
+        dead = f.intake_dead.get(job.arn)
+        for body in f.submissions.get(job.arn, [job.arn]):  # each of its submissions (two with a second callback)
+            handled, receives = f.handled_bodies.get(body, 0), f.dead_bodies.get(body)
+            if receives is not None and handled < receives:
+                self._break(
+                    "not_dead_lettered_unrun",
+                    job,
+                    f"its intake message was dead-lettered after {receives} receives, of which the function ran only "
+                    f"{handled}: throttled receives counted toward maxReceiveCount (defect 10)",
+                )
+                break
         if not recorded:
             if dead is None and ended:
                 self._promise()
@@ -125,6 +144,7 @@ class Judge:
             return
         if ended:
             self._notified(job, status)
+            self._callbacks(job, status)
         self._polling(job)
         self._timers(job)
         self._heard(job)
@@ -154,6 +174,45 @@ class Judge:
             self._promise()
             if put > 1 and job.arn not in f.faults.window:
                 self._break("once", job, f"put on the bus {put} times, outside the documented window")
+
+    def _callbacks(self, job: Job, status: str) -> None:
+        """Each workflow that waited on the job: resumed once, rightly, or recorded gone if its task timed out."""
+        f = self.f
+        record = f.records.get(job.arn, {})
+        for waiting in (w for w in f.workflows.values() if w.arn == job.arn):
+            dead, handled = f.dead_bodies.get(waiting.body), f.handled_bodies.get(waiting.body, 0)
+            if dead is not None or not handled:
+                continue  # its submission never reached the record (dead-lettered: not_dead_lettered_unrun's)
+            self._promise()
+            key = "callback_" + Callback(waiting.kind, waiting.token).fingerprint
+            entry = record.get(key)
+            state = str(entry.get("state", {}).get("S", "")) if isinstance(entry, dict) else None
+            name = f"its {waiting.kind} {waiting.token[:8]} (recorded {state})"
+            if waiting.state == TIMED_OUT:
+                took = [a for a in waiting.attempts if a.fate == "closed" and a.answered]
+                resent_only = bool(took) and all(a.attempt > 0 for a in took)
+                if state != "gone" and not (resent_only and state == "published"):
+                    self._break("resumed", job, f"{name}: its task timed out before it was resumed, yet not gone")
+            elif not waiting.state:
+                self._break("resumed", job, f"{name}: the job ended ({status}) and its workflow still waits")
+            elif not _right(waiting, job.arn, status):
+                self._break(
+                    "resumed", job, f"{name}: resumed as {waiting.state} ({waiting.output[:80]}), the job {status}"
+                )
+            self._promise()
+            heard = [i for i, a in enumerate(waiting.attempts) if a.answered and a.fate in ("took", "closed")]
+            heard = [i for i in heard if waiting.attempts[i].fate == "took" or waiting.attempts[i].attempt == 0]
+            if heard:
+                at = waiting.attempts[heard[0]].at
+                later = [a for a in waiting.attempts[heard[0] + 1 :] if a.at > at]
+                calls = {(a.at, a.operation) for a in later if a.attempt == 0}
+                excused = 1 if self._troubled(job.arn, at, f.end) or f.faults.troubled.get(job.arn) else 0
+                if len(calls) > excused:
+                    self._break(
+                        "callback_not_resent",
+                        job,
+                        f"{name}: called {len(calls)} more times after the function heard it closed at +{_at(f, at)}",
+                    )
 
     def _polling(self, job: Job) -> None:
         """Between two questions while it runs (and from the last one to the first that saw its end)."""
@@ -327,6 +386,9 @@ class Judge:
         # and a sweep that starts a series for a job too long for one at intake claims it with a write
         started = len(f.sweep_series.get(job.arn, ()))
         allowed = 3 + running + started + 2 * troubles + 2 * max(0, f.intake_handled.get(job.arn, 1) - 1)
+        # a callback's call that ended unsettled (throttled, a 5xx, unanswered) leaves it pending: a sweep claims the
+        # ending and marks it again (the Bedrock calls' bound has no such allowance: resuming asks Bedrock nothing)
+        allowed += 2 * sum(w.unsettled for w in f.workflows.values() if w.arn == job.arn)
         self._promise()
         if writes > allowed:
             self._break(
@@ -364,6 +426,19 @@ class Judge:
         """Whether the job was in progress at `moment` and had gone MaxPollIntervalSeconds without a check."""
         before = [t for t in self.f.asked.get(job.arn, []) if t <= moment]
         return bool(before) and job.flips > moment and max(before) <= moment - self.max_poll
+
+
+def _right(waiting: Waiting, arn: str, status: str) -> bool:
+    """Whether a workflow was resumed as its job ended: the notification as a success's output, or the failure."""
+    if status == "Failed":
+        return waiting.state == CALLBACK_FAILED and waiting.output == FAILED_ERROR
+    if waiting.state != SUCCEEDED:
+        return False
+    try:
+        output = json.loads(waiting.output)
+    except ValueError:
+        return False
+    return isinstance(output, dict) and output.get("invocationArn") == arn and output.get("status") == status
 
 
 def _at(f: Facts, moment: datetime) -> str:

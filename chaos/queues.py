@@ -158,5 +158,7 @@ def _arns(body: str) -> list[str]:
     if isinstance(message, dict) and message.get("source") == "aws.s3":
         parts = str(message.get("detail", {}).get("object", {}).get("key", "")).split("/")
         return parts[-2:-1]
+    if isinstance(message, dict) and isinstance(message.get("invocationArn"), str):  # a submission with a callback
+        return [message["invocationArn"]]
     wanted = message.get("check") if isinstance(message, dict) else None
     return [w for w in (wanted if isinstance(wanted, list) else [wanted]) if isinstance(w, str)]

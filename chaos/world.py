@@ -34,6 +34,8 @@ from localrun.clock import Clock
 from localrun.index_lag import IndexLag
 from localrun.lambda_driver import Killed, LambdaContext, sqs_event
 from localrun.stack import ACCOUNT, REGION, EventDelivery, LocalAws
+from tracking.callbacks import CALLBACK_ID, TASK_TOKEN
+from tracking.channels.callback import Callbacks
 from tracking.config import Settings
 from tracking.polling import Durations
 from tracking.records import STATE, RecordStore
@@ -42,13 +44,15 @@ from tracking.runtime import Runtime
 from .faults import ARN, Faults, Outage, Rates, outage
 from .queues import QueueClient, SimQueue
 from .trail import Trail
+from .workflows import Waiting, Workflows
 
 CHECKS_QUEUE = "chaos-checks"
 CHECKS_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{CHECKS_QUEUE}"
 INTAKE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:chaos-intake"
 CHECKS_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{CHECKS_QUEUE}"
 DRAIN = timedelta(minutes=30)  # after the last submission: every job ends, every outage passes
-LATENCY = {"dynamodb": (0.005, 0.03), "sns": (0.01, 0.05), "eventbridge": (0.01, 0.05), "s3": (0.01, 0.05)}
+LATENCY = {"dynamodb": (0.005, 0.03), "sns": (0.01, 0.05), "eventbridge": (0.01, 0.05), "s3": (0.01, 0.05),
+           "callback": (0.01, 0.05)}  # fmt: skip
 
 
 @dataclass
@@ -95,6 +99,10 @@ class Facts:
     intake_received: dict[str, datetime]  # ARN -> its intake message first handed to the function
     intake_dead: dict[str, int]  # ARN -> receives its dead-lettered message had, of which the function ran...
     intake_handled: dict[str, int]  # ARN -> ... this many
+    submissions: dict[str, list[str]]  # ARN -> the bodies of its submissions (one, or two with callbacks)
+    dead_bodies: dict[str, int]  # a dead-lettered submission's body -> its receives, of which the function ran...
+    handled_bodies: dict[str, int]  # body -> ... this many
+    workflows: dict[str, Waiting]  # token -> the workflow that waited on it, and what became of it
     notifications: dict[tuple[str, str], int]  # (ARN, status) -> deliveries on the topic
     events: dict[tuple[str, str], int]  # (ARN, status) -> deliveries of the bus's rule
     records: dict[str, dict[str, Any]]  # ARN -> its record at the end
@@ -147,6 +155,17 @@ class Scenario:
         self.intake_received: dict[str, datetime] = {}
         self.kills: list[datetime] = []
         self.run_now: _Run | None = None
+        self.submissions: dict[str, list[str]] = {}
+        self.handled_bodies: dict[str, int] = {}
+        self.cb_rng = random.Random(seed * 7919 + 4)  # the workflows' own: the rest of the world as without them
+        self.workflows = Workflows(
+            self.clock,
+            self.cb_rng,
+            rates=self.rates,
+            trail=self.trail,
+            spend=lambda: self._before_call("callback", rng=self.cb_rng),
+            sleep=self.clock.advance,
+        )
 
     # -- the day ------------------------------------------------------------------------------------
 
@@ -292,7 +311,8 @@ class Scenario:
             Simulator.settle_all(self.stack.simulator)  # the files land; S3's events set off (or not)
         elif happening.kind == "intake":
             self.intake.send(happening.payload)
-            self.trail.add(self.clock(), "submitted", happening.payload, "the producer's message reaches intake")
+            self.trail.add(self.clock(), "submitted", _subjects(happening.payload),
+                           f"the producer's message reaches intake{_callback_note(happening.payload)}")  # fmt: skip
         elif happening.kind == "check":
             self.checks.send(happening.payload)
         elif happening.kind == "sweep":
@@ -331,10 +351,37 @@ class Scenario:
         self.jobs[arn] = Job(arn, model, kind, job.submit_time, job.end_time, job.ended_at, job.fails, encoded)
         self.ids[arn.rsplit("/", 1)[-1]] = arn
         self.push(job.end_time, "land")
-        self.push(self.clock() + timedelta(seconds=rng.uniform(0, rates.intake_delay)), "intake", arn)
+        self._submissions(self.jobs[arn])
         self.trail.add(self.clock(), "started", arn, f"{model} {kind}{' (key with a space)' if encoded else ''}, "
                        f"{'fails' if job.fails else 'ends'} at +{(job.end_time - START).total_seconds():.0f}s, "
                        f"status flips at +{(job.ended_at - START).total_seconds():.0f}s")  # fmt: skip
+
+    def _submissions(self, job: Job) -> None:
+        """Its producer's message (0..intake_delay s after StartAsyncInvoke): the ARN alone, or with a task token or a
+        callback id at the world's rates (the workflows' own random, so the rest of the world is as without them);
+        of those, a share submitted once more with another callback, at any moment up to a while after it ends."""
+        rates, cb = self.rates, self.cb_rng
+        at = self.clock() + timedelta(seconds=self.rng.uniform(0, rates.intake_delay))
+        moments = [at]
+        roll = cb.random()
+        if roll >= rates.task_tokens + rates.callback_ids:
+            self.submissions[job.arn] = [job.arn]
+            self.push(at, "intake", job.arn)
+            return
+        kinds = [TASK_TOKEN if roll < rates.task_tokens else CALLBACK_ID]
+        if cb.random() < rates.second_callbacks:
+            kinds.append(cb.choice((TASK_TOKEN, CALLBACK_ID)))
+            moments.append(at + timedelta(seconds=cb.uniform(0, (job.flips - at).total_seconds() + 600)))
+        for kind, moment in zip(kinds, moments, strict=True):
+            times_out = None
+            if cb.random() < rates.callback_timeouts:  # its task times out before the job ends (or soon after)
+                times_out = moment + timedelta(seconds=cb.uniform(0, max(60.0, (job.flips - moment).total_seconds())))
+            body = json.dumps({"invocationArn": job.arn})
+            waiting = self.workflows.wait(kind, job.arn, body, times_out)
+            body = json.dumps({"invocationArn": job.arn, kind: waiting.token})
+            waiting.body = body
+            self.submissions.setdefault(job.arn, []).append(body)
+            self.push(moment, "intake", body)
 
     def _delivered(self, event: dict[str, Any], delay: float) -> None:
         """S3's event, as EventBridge hands it to the checks queue: late, its key URL-encoded as S3 sends it."""
@@ -363,6 +410,10 @@ class Scenario:
                 (lambda: self.run_now is not None and self.run_now.label == "sweep", self.sweep_series),
             )
             timers.client = client  # type: ignore[assignment]
+        for channel in runtime.tracker.channels:  # the workflows' services, on the world's clock
+            if isinstance(channel, Callbacks):
+                channel.resumer.states = self.workflows.client(TASK_TOKEN, runtime.guard)  # type: ignore[assignment]
+                channel.resumer.durable = self.workflows.client(CALLBACK_ID, runtime.guard)  # type: ignore[assignment]
         return runtime
 
     def _spend_sqs(self) -> None:
@@ -389,7 +440,9 @@ class Scenario:
         finally:
             self.run_now = None
 
-    def _before_call(self, service: str, request: Any = None, operation: str = "") -> None:
+    def _before_call(
+        self, service: str, request: Any = None, operation: str = "", rng: random.Random | None = None
+    ) -> None:
         run = self.run_now
         if run is not None and (self.clock() >= run.deadline or (run.kill_at and self.clock() >= run.kill_at)):
             if request is not None and service == "dynamodb":
@@ -404,7 +457,7 @@ class Scenario:
             low, high = self.rates.bedrock_latency
         else:
             low, high = (self.rates.aws_latency * s for s in LATENCY.get(service, (0.005, 0.02)))
-        self.clock.advance(self.rng.uniform(low, high))
+        self.clock.advance((rng or self.rng).uniform(low, high))
         if _DEBUG:
             self.trail.add(self.clock(), "call", None, f"{service} {operation}")
         if service == "bedrock" and request is not None and operation == "GetAsyncInvoke":
@@ -450,8 +503,10 @@ class Scenario:
     def _received(self, name: str, message_id: str, body: str) -> None:
         now = self.clock()
         if name == "intake":
-            self.intake_received.setdefault(body, now)
-            self.intake_handled[body] = self.intake_handled.get(body, 0) + 1
+            arn = _submitted(body)
+            self.intake_received.setdefault(arn, now)
+            self.intake_handled[arn] = self.intake_handled.get(arn, 0) + 1
+            self.handled_bodies[body] = self.handled_bodies.get(body, 0) + 1
             return
         self.timer_received.setdefault(message_id, now)
         for subject in _subjects(body):
@@ -527,7 +582,12 @@ class Scenario:
             for item in page["Items"]:
                 key = item["invocationArn"]["S"]
                 records[key] = {name: next(iter(value.values())) for name, value in item.items()}
-        dead = {m.body: m.receives for m in self.intake.dead}
+        dead_bodies = {m.body: m.receives for m in self.intake.dead}
+        dead: dict[str, int] = {}
+        for body, receives in dead_bodies.items():
+            dead[_submitted(body)] = max(dead.get(_submitted(body), 0), receives)
+        for waiting in self.workflows.waiting.values():
+            waiting.settle(end)
         return Facts(
             seed=self.seed,
             fifo=self.fifo,
@@ -547,6 +607,10 @@ class Scenario:
             intake_received=self.intake_received,
             intake_dead=dead,
             intake_handled=self.intake_handled,
+            submissions=self.submissions,
+            dead_bodies=dead_bodies,
+            handled_bodies=self.handled_bodies,
+            workflows=self.workflows.waiting,
             notifications=notifications,
             events=events,
             records=records,
@@ -561,7 +625,21 @@ class Scenario:
 def _subjects(body: str) -> list[str]:
     from .queues import _arns
 
+    if body.startswith('{"invocationArn"'):  # a submission with a callback
+        return [_submitted(body)]
     return _arns(body) if body.startswith("{") else [body]
+
+
+def _submitted(body: str) -> str:
+    """The ARN an intake message submits: the body itself, or its JSON object's invocationArn."""
+    return str(json.loads(body)["invocationArn"]) if body.startswith("{") else body
+
+
+def _callback_note(body: str) -> str:
+    if not body.startswith("{"):
+        return ""
+    kind = TASK_TOKEN if TASK_TOKEN in json.loads(body) else CALLBACK_ID
+    return f", with a {kind} {json.loads(body)[kind][:8]}"
 
 
 # -- the process: environment, back-offs, the hooks on every call ------------------------------------
