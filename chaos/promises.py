@@ -30,6 +30,7 @@ and the events that led there.
   Completed, a failure named Bedrock.AsyncInvokeFailed for Failed), unless its task timed out first: then its
   record holds it `gone` (or sent, where only botocore's resend met the closed token: the tracker cannot tell which
   attempt closed it). Excused: a submission dead-lettered after maxReceiveCount runs of the function;
+- gone_means_gone: a workflow the function did resume is not recorded `gone` (nor counted in CallbacksGone);
 - callback_not_resent: once the function has heard a callback's answer that closes it (taken, or refused as
   closed on a first attempt), it never calls it again (a fault met by the job's own requests, or a run killed,
   excuses one more call that finds it closed).
@@ -199,6 +200,15 @@ class Judge:
                 self._break(
                     "resumed", job, f"{name}: resumed as {waiting.state} ({waiting.output[:80]}), the job {status}"
                 )
+            if waiting.state in (SUCCEEDED, CALLBACK_FAILED):
+                self._promise()
+                if state == "gone":
+                    self._break(
+                        "gone_means_gone",
+                        job,
+                        f"{name}: resumed by the function's own call at +{_at(f, waiting.closed_at or f.end)}, yet "
+                        "recorded gone and counted in CallbacksGone (a later call found it closed by that one)",
+                    )
             self._promise()
             heard = [i for i, a in enumerate(waiting.attempts) if a.answered and a.fate in ("took", "closed")]
             heard = [i for i in heard if waiting.attempts[i].fate == "took" or waiting.attempts[i].attempt == 0]
