@@ -137,11 +137,12 @@ class Resumer:
         self.states = states
         self.durable = durable
 
-    def resume(self, callback: Callback, message: dict[str, Any], status: str) -> str:
+    def resume(self, callback: Callback, message: dict[str, Any], status: str, *, unanswered: bool = False) -> str:
         """Tell the workflow behind `callback` that its job ended with `status`, `message` being the notification's
         JSON object: its output when Completed, a failure named FAILED_ERROR with the failure message as its cause
         when Failed. Returns the callback's fingerprint. Raises the classified error: CallbackGone (counted, and
-        never to be retried), RetryLater, Rejected."""
+        never to be retried), RetryLater, Rejected. `unanswered`: an earlier send to this callback had no answer (it
+        may have closed it), so a refusal as closed counts as sent, as a refusal of botocore's resend does."""
         if status not in (COMPLETED, FAILED):
             raise ValueError(f"only an ended job resumes a workflow, not one {status}")
         try:
@@ -150,12 +151,13 @@ class Resumer:
             else:
                 self._resume_durable(callback.token, message, status)
         except CallbackGone as exc:
-            if _resent(exc):
+            if _resent(exc) or unanswered:
                 # botocore resent a request whose answer was lost (clients.STATES allows two attempts), and the token
                 # was closed when the resend came: most likely by that first attempt, which Step Functions took. A
-                # refusal of a resend proves nothing gone, so the callback counts as sent, and is not sent again.
+                # refusal of a resend proves nothing gone, so the callback counts as sent, and is not sent again. So
+                # for a later send after one that had no answer at all (both attempts lost: the record notes it).
                 logger.warning(
-                    "callback refused on botocore's resend: the first attempt may have resumed it; counted as sent",
+                    "callback refused after a send that had no answer: that send may have resumed it; counted as sent",
                     extra={
                         "invocationArn": message.get("invocationArn"),
                         "callback": callback.fingerprint,

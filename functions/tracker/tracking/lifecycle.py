@@ -13,7 +13,7 @@ from .bedrock import BedrockReader
 from .callbacks import Callback
 from .channels.channel import Channel, Refusal
 from .clients import DYNAMODB, S3, TRACK
-from .errors import AlreadyDone, OutOfTime, TrackerError, UnknownInvocation
+from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError, UnknownInvocation
 from .invocations import COMPLETED, FAILED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
@@ -97,6 +97,9 @@ class _Sends:
     refused: bool = False  # ... refused until someone acts
     abandoned: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    unanswered: list[str] = field(
+        default_factory=list
+    )  # callbacks whose send had no answer (retried: a resend is safe)
 
 
 @dataclass
@@ -472,6 +475,7 @@ class Tracker:
                 unknown_at=None if finished else (opened or attempted) if unknown is not None else opened,
                 gone=tuple(sends.gone),
                 callbacks=len(record.callbacks),
+                unanswered=tuple(sends.unanswered),
             )
         except AlreadyDone:
             logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
@@ -515,6 +519,8 @@ class Tracker:
             except TrackerError as exc:
                 refusal = channel.refusal(exc)
                 channel.not_sent(record.arn, exc, refusal)
+                if isinstance(exc, OutcomeUnknown) and key in record.callbacks:
+                    sends.unanswered.append(key)  # it may have resumed the workflow: noted on its state
                 if refusal is Refusal.GONE:
                     sends.gone.append(key)
                 elif refusal is Refusal.UNKNOWN:

@@ -91,6 +91,8 @@ class Record:
     lost: bool = False  # ended by the tracker: Bedrock stopped knowing it while it was in progress (Tracker.check)
     timer: int | None = None  # the number of the job's timer to go off next, if it has a series (TIMER_FIELDS)
     callbacks: dict[str, Callback] = field(default_factory=dict)  # by key (callback_key); states in `channels`
+    # The callbacks (by key) a send may have reached without an answer: a later refusal as closed proves none gone.
+    unanswered: frozenset[str] = frozenset()
 
     @property
     def arn(self) -> str:
@@ -118,6 +120,9 @@ class Record:
                 for name, value in item.items()
                 if name.startswith(CALLBACK_PREFIX)
             },
+            unanswered=frozenset(
+                name for name, value in item.items() if name.startswith(CALLBACK_PREFIX) and value.get("unanswered")
+            ),
         )
 
 
@@ -437,6 +442,7 @@ class RecordStore:
         unknown_at: datetime | None = None,
         gone: tuple[str, ...] = (),
         callbacks: int = 0,
+        unanswered: tuple[str, ...] = (),
     ) -> bool:
         """What one run sent, in one write: each channel in `sent` (channel, or a callback's key: the id the service
         gave) is published, each in `abandoned` REFUSED, each callback in `gone` GONE (never to be sent).
@@ -446,7 +452,8 @@ class RecordStore:
         then, else True). Else, with a `failure`, the rest is due again at `retry_at` (now if not given), so that a
         sweep retries it then, and a send `refused` until someone acts counts one more refusal in a row; without a
         failure it stays leased (a send whose outcome is unknown: the lease settles it). Raises AlreadyDone if a
-        channel sent or abandoned was not pending. `unknown_at`: when a send whose outcome is unknown was made (kept
+        channel sent or abandoned was not pending. `unanswered`: the callbacks whose send had no answer (it may have
+        resumed the workflow: Record.unanswered). `unknown_at`: when a send whose outcome is unknown was made (kept
         if an earlier one was: SNS's FIFO deduplication window counts from the first)."""
         values: dict[str, Any] = {
             "notify": NOTIFY,
@@ -466,6 +473,8 @@ class RecordStore:
         assignments += [f"{_state_path(channel)} = :refused" for channel in abandoned]
         values["gone"] = GONE
         assignments += [f"{_state_path(key)} = :gone" for key in gone]
+        values["true"] = True
+        assignments += [f"#{key}.#unanswered = :true" for key in unanswered]  # still pending; it may have gone
         if unknown_at is not None:
             values["unknownAt"] = iso(unknown_at)
             assignments.append("#unknownSince = if_not_exists(#unknownSince, :unknownAt)")

@@ -36,7 +36,10 @@ class Callbacks(Channel):
         return self.worst_case if record is not None and self.pending(record) else timedelta(0)
 
     def send(self, record: Record, message: dict[str, Any], key: str = "") -> str:
-        return self.resumer.resume(record.callbacks[key], message, record.invocation.status)
+        # A callback whose earlier send had no answer may have been closed by it: a refusal then is not "gone".
+        return self.resumer.resume(
+            record.callbacks[key], message, record.invocation.status, unanswered=key in record.unanswered
+        )
 
     def sent(self, record: Record, sent_id: str, *, now: datetime) -> None:
         logger.info(
