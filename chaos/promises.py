@@ -28,8 +28,9 @@ and the events that led there.
 - resumed: each workflow waiting on an ended job (a task token or a callback id its submission carried, chaos.
   workflows) is resumed exactly once with the right outcome (the notification as the success's output for
   Completed, a failure named Bedrock.AsyncInvokeFailed for Failed), unless its task timed out first: then its
-  record holds it `gone` (or sent, where only botocore's resend met the closed token: the tracker cannot tell which
-  attempt closed it). Excused: a submission dead-lettered after maxReceiveCount runs of the function;
+  record holds it `gone` (or sent, where a call of it had no answer or was resent by botocore: the tracker cannot
+  tell whether that call closed it, and counts it sent, docs/design.md's Refusals). Excused: a submission
+  dead-lettered after maxReceiveCount runs of the function;
 - gone_means_gone: a workflow the function did resume is not recorded `gone` (nor counted in CallbacksGone);
 - callback_not_resent: once the function has heard a callback's answer that closes it (taken, or refused as
   closed on a first attempt), it never calls it again (a fault met by the job's own requests, or a run killed,
@@ -190,9 +191,9 @@ class Judge:
             state = str(entry.get("state", {}).get("S", "")) if isinstance(entry, dict) else None
             name = f"its {waiting.kind} {waiting.token[:8]} (recorded {state})"
             if waiting.state == TIMED_OUT:
-                took = [a for a in waiting.attempts if a.fate == "closed" and a.answered]
-                resent_only = bool(took) and all(a.attempt > 0 for a in took)
-                if state != "gone" and not (resent_only and state == "published"):
+                # a call that had no answer, or that botocore resent, may have resumed it for all the tracker knows
+                unsure = any(not a.answered or a.attempt > 0 for a in waiting.attempts)
+                if state != "gone" and not (unsure and state == "published"):
                     self._break("resumed", job, f"{name}: its task timed out before it was resumed, yet not gone")
             elif not waiting.state:
                 self._break("resumed", job, f"{name}: the job ended ({status}) and its workflow still waits")

@@ -4,8 +4,12 @@ call's outcome is unknown, so the callback stays pending and a sweep sends it ag
 (the token was closed by that first attempt), and the tracker recorded the workflow it had resumed as `gone` and
 counted it in `CallbacksGone`, the metric of workflows that can never be resumed.
 
-A refusal that follows a send of unknown outcome to the same callback proves nothing gone: the callback counts as
-sent (recorded `published`, counted in `CallbacksResumed`), as a refusal of botocore's own resend does."""
+The same when the first attempt's answer was lost and botocore's resend was throttled (or answered 5xx): the call
+fails as a throttle, yet its first attempt resumed the workflow.
+
+A refusal that follows a send that may have gone to the same callback (no answer, or botocore resent it) proves
+nothing gone: the callback counts as sent (recorded `published`, counted in `CallbacksResumed`), as a refusal of
+botocore's own resend does."""
 
 from __future__ import annotations
 
@@ -25,8 +29,22 @@ from tracking.records import PUBLISHED
 from tracking.telemetry import CALLBACKS_GONE, CALLBACKS_RESUMED
 
 
-def test_a_callback_resumed_by_a_call_that_had_no_answer_is_not_recorded_gone_when_resent(
-    stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "resend",
+    [
+        Fault("states", "SendTaskSuccess", action="drop"),  # refused as closed, its answer lost too
+        Fault("states", "SendTaskSuccess", code="ThrottlingException", status=400),
+        Fault("states", "SendTaskSuccess", code="ServiceUnavailable", status=503),
+    ],
+    ids=["resend-unanswered", "resend-throttled", "resend-5xx"],
+)
+def test_a_callback_resumed_by_a_call_that_failed_after_it_took_effect_is_not_recorded_gone_when_resent(
+    stack: LocalAws,
+    resources: Resources,
+    invoke: Invoke,
+    clock: Clock,
+    capsys: pytest.CaptureFixture[str],
+    resend: Fault,
 ) -> None:
     job = stack.simulator.add(arn("unanswered01"))
     execution = start(stack, resources, job)
@@ -34,13 +52,14 @@ def test_a_callback_resumed_by_a_call_that_had_no_answer_is_not_recorded_gone_wh
     assert submission["invocationArn"] == job
     stack.simulator.end(job)
     clock.advance(PAST_THE_FLOOR)
-    # Step Functions takes the first SendTaskSuccess and refuses botocore's resend; neither answer arrives
-    lost = stack.proxy.inject(Fault("states", "SendTaskSuccess", action="drop", times=2))
+    # Step Functions takes the first SendTaskSuccess, its answer lost; botocore's resend fails as `resend` says
+    lost = stack.proxy.inject(Fault("states", "SendTaskSuccess", action="drop", times=1))
+    resent = stack.proxy.inject(resend)
     telemetry.metrics.clear_metrics()  # none left over from a test that counted outside a handler
     capsys.readouterr()
 
     assert invoke(sqs_event(json.dumps(submission))) == {"batchItemFailures": []}
-    assert lost.hits == 2
+    assert (lost.hits, resent.hits) == (1, 1)
     assert ended(stack, execution)["status"] == "SUCCEEDED"  # resumed, by the first attempt
     assert list(callback_states(stack, resources, job).values()) == ["pending"]  # its outcome unknown: sent again
 

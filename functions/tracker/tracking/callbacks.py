@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from .errors import CallbackGone, MalformedMessage, call
+from .errors import CallbackGone, MalformedMessage, OutcomeUnknown, TrackerError, call
 from .invocations import COMPLETED, FAILED
 from .jsontext import dumps as encode  # notifier.encode, without importing the notifier (records imports this)
 from .telemetry import CALLBACKS_GONE, CALLBACKS_RESUMED, count, logger
@@ -121,8 +121,14 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _resent(exc: CallbackGone) -> bool:
-    """Whether the refusal answered a resend of the call (botocore's RetryAttempts), not its first attempt."""
+def may_have_resumed(exc: TrackerError) -> bool:
+    """Whether a resume that failed with `exc` may have resumed the workflow all the same: no answer came (the last
+    attempt's was lost), or botocore resent it (an earlier attempt's answer may have been the one lost)."""
+    return isinstance(exc, OutcomeUnknown) or _resent(exc)
+
+
+def _resent(exc: TrackerError) -> bool:
+    """Whether the error answered a resend of the call (botocore's RetryAttempts), not its first attempt."""
     cause = exc.__cause__
     if not isinstance(cause, ClientError):
         return False

@@ -13,7 +13,7 @@ from .bedrock import BedrockReader
 from .callbacks import Callback
 from .channels.channel import Channel, Refusal
 from .clients import DYNAMODB, S3, TRACK
-from .errors import AlreadyDone, OutcomeUnknown, OutOfTime, TrackerError, UnknownInvocation
+from .errors import AlreadyDone, OutOfTime, TrackerError, UnknownInvocation
 from .invocations import COMPLETED, FAILED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
@@ -519,8 +519,8 @@ class Tracker:
             except TrackerError as exc:
                 refusal = channel.refusal(exc)
                 channel.not_sent(record.arn, exc, refusal)
-                if isinstance(exc, OutcomeUnknown) and key in record.callbacks:
-                    sends.unanswered.append(key)  # it may have resumed the workflow: noted on its state
+                if channel.may_have_sent(exc):
+                    sends.unanswered.append(key)  # a callback it may have resumed: noted on its state
                 if refusal is Refusal.GONE:
                     sends.gone.append(key)
                 elif refusal is Refusal.UNKNOWN:

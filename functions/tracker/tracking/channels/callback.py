@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tracking.callbacks import Resumer
+from tracking.callbacks import Resumer, may_have_resumed
 from tracking.clients import LAMBDA, STATES
 from tracking.errors import CallbackGone, OutcomeUnknown, TrackerError
 from tracking.records import CALLBACKS, Record
@@ -46,6 +46,9 @@ class Callbacks(Channel):
             "workflow resumed",
             extra={"invocationArn": record.arn, "callback": sent_id, "status": record.invocation.status},
         )
+
+    def may_have_sent(self, exc: TrackerError) -> bool:
+        return may_have_resumed(exc)
 
     def refusal(self, exc: TrackerError) -> Refusal:
         if isinstance(exc, CallbackGone):

@@ -53,6 +53,11 @@ class Channel(ABC):
     def sent(self, record: Record, sent_id: str, *, now: datetime) -> None:
         """Count and log one ending sent."""
 
+    def may_have_sent(self, exc: TrackerError) -> bool:
+        """Whether a send that failed with `exc`, and is sent again, may have gone all the same (kept on the record
+        where the channel's state can say so: Callbacks)."""
+        return False
+
     def refusal(self, exc: TrackerError) -> Refusal:
         """How a failed send classifies."""
         if isinstance(exc, OutcomeUnknown):
