@@ -31,7 +31,8 @@ and the events that led there.
   record holds it `gone` (or sent, where a call of it had no answer or was resent by botocore: the tracker cannot
   tell whether that call closed it, and counts it sent, docs/design.md's Refusals). Excused: a submission
   dead-lettered after maxReceiveCount runs of the function;
-- gone_means_gone: a workflow the function did resume is not recorded `gone` (nor counted in CallbacksGone);
+- gone_means_gone: a workflow the function did resume is not recorded `gone` (nor counted in CallbacksGone),
+  unless the write that marks it failed or its run died after the send (the window of the topic and the bus);
 - callback_not_resent: once the function has heard a callback's answer that closes it (taken, or refused as
   closed on a first attempt), it never calls it again (a fault met by the job's own requests, or a run killed,
   excuses one more call that finds it closed).
@@ -203,7 +204,14 @@ class Judge:
                 )
             if waiting.state in (SUCCEEDED, CALLBACK_FAILED):
                 self._promise()
-                if state == "gone":
+                took = waiting.closed_at or f.end
+                refused = [x.at for x in waiting.attempts if x.fate == "closed" and x.at > took] or [f.end]
+                # the send took and was answered, but the write that marks it failed or its run died: the record never
+                # learned it went (the window the topic and the bus have too), and the next send finds it closed
+                unmarked = any(x.fate == "took" and x.answered for x in waiting.attempts) and (
+                    self._troubled(job.arn, took, refused[0]) or any(took <= k <= refused[0] for k in f.kills)
+                )
+                if state == "gone" and not unmarked:
                     self._break(
                         "gone_means_gone",
                         job,
