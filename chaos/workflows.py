@@ -67,8 +67,8 @@ class Waiting:
     kind: str  # TASK_TOKEN or CALLBACK_ID
     token: str
     arn: str
-    body: str  # the submission that handed it over
     times_out: datetime | None  # its task's timeout, if it comes before the job ends
+    body: str = ""  # the submission that hands it over
     state: str = ""  # "" while waiting; SUCCEEDED, FAILED, or TIMED_OUT
     closed_at: datetime | None = None
     output: str = ""  # the success's output (a durable Result, decoded), or the failure's error name
@@ -98,9 +98,10 @@ class Workflows:
         self.sleep = sleep  # botocore's back-off, on the world's clock
         self.waiting: dict[str, Waiting] = {}
 
-    def wait(self, kind: str, arn: str, body: str, times_out: datetime | None) -> Waiting:
+    def wait(self, kind: str, arn: str, times_out: datetime | None) -> Waiting:
+        """A new workflow waiting on `arn`, its token (base64, as a callback id must be) for its submission."""
         token = base64.b64encode(self.rng.randbytes(96 if kind == TASK_TOKEN else 48)).decode()
-        waiting = Waiting(kind, token, arn, body, times_out)
+        waiting = Waiting(kind, token, arn, times_out)
         self.waiting[token] = waiting
         return waiting
 

@@ -376,10 +376,8 @@ class Scenario:
             times_out = None
             if cb.random() < rates.callback_timeouts:  # its task times out before the job ends (or soon after)
                 times_out = moment + timedelta(seconds=cb.uniform(0, max(60.0, (job.flips - moment).total_seconds())))
-            body = json.dumps({"invocationArn": job.arn})
-            waiting = self.workflows.wait(kind, job.arn, body, times_out)
-            body = json.dumps({"invocationArn": job.arn, kind: waiting.token})
-            waiting.body = body
+            waiting = self.workflows.wait(kind, job.arn, times_out)
+            body = waiting.body = json.dumps({"invocationArn": job.arn, kind: waiting.token})
             self.submissions.setdefault(job.arn, []).append(body)
             self.push(moment, "intake", body)
 

@@ -36,7 +36,7 @@ def guard(clock: Clock) -> DeadlineGuard:
 @pytest.mark.parametrize(("kind", "code"), [(TASK_TOKEN, "TaskTimedOut"), (CALLBACK_ID, "CallbackTimeoutException")])
 def test_a_callback_closes_on_its_first_success_and_refuses_every_later_call(kind: str, code: str) -> None:
     workflows, clock = service()
-    waiting = workflows.wait(kind, ARN, "{}", None)
+    waiting = workflows.wait(kind, ARN, None)
     states: Any = workflows.client(TASK_TOKEN, guard(clock))
     durable: Any = workflows.client(CALLBACK_ID, guard(clock))
     resumer = Resumer(states, durable)
@@ -53,7 +53,7 @@ def test_a_callback_closes_on_its_first_success_and_refuses_every_later_call(kin
 
 def test_a_task_timed_out_answers_as_closed() -> None:
     workflows, clock = service()
-    waiting = workflows.wait(TASK_TOKEN, ARN, "{}", START + timedelta(seconds=10))
+    waiting = workflows.wait(TASK_TOKEN, ARN, START + timedelta(seconds=10))
     clock.advance(11)
     client: Any = workflows.client(TASK_TOKEN, guard(clock))
     with pytest.raises(ClientError) as refused:
@@ -64,7 +64,7 @@ def test_a_task_timed_out_answers_as_closed() -> None:
 
 def test_a_lost_answer_is_resent_as_botocore_does_and_the_resend_is_refused_as_closed() -> None:
     workflows, clock = service(callback_unanswered=1.0)
-    waiting = workflows.wait(TASK_TOKEN, ARN, "{}", None)
+    waiting = workflows.wait(TASK_TOKEN, ARN, None)
     client: Any = workflows.client(TASK_TOKEN, guard(clock))
     with pytest.raises(ReadTimeoutError) as lost:
         client.send_task_success(taskToken=waiting.token, output="{}")
@@ -76,7 +76,7 @@ def test_a_lost_answer_is_resent_as_botocore_does_and_the_resend_is_refused_as_c
 
 def test_a_throttle_is_resent_once_and_the_final_error_carries_retry_attempts() -> None:
     workflows, clock = service(callback_throttles=1.0)
-    waiting = workflows.wait(CALLBACK_ID, ARN, "{}", None)
+    waiting = workflows.wait(CALLBACK_ID, ARN, None)
     client: Any = workflows.client(CALLBACK_ID, guard(clock))
     with pytest.raises(ClientError) as throttled:
         client.send_durable_execution_callback_success(CallbackId=waiting.token, Result=b"{}")
@@ -88,7 +88,7 @@ def test_a_throttle_is_resent_once_and_the_final_error_carries_retry_attempts() 
 
 def test_the_deadline_guard_refuses_a_call_whose_worst_case_would_pass_the_deadline() -> None:
     workflows, clock = service()
-    waiting = workflows.wait(TASK_TOKEN, ARN, "{}", None)
+    waiting = workflows.wait(TASK_TOKEN, ARN, None)
     watch = guard(clock)
     watch.deadline = clock() + timedelta(seconds=1)
     client: Any = workflows.client(TASK_TOKEN, watch)
