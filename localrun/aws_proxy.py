@@ -85,6 +85,7 @@ class ProxyState:
     deduplicated: int = 0
     map_order: str = ""  # "" as moto keeps them (insertion), "reversed" or "shuffled" (by map_seed)
     map_seed: int = 0
+    map_rng: random.Random | None = None  # one shuffle after another (a seeded day); else Random(map_seed) each answer
     # Asked about each request no listed fault takes (service, operation, body): a fault to apply, or None.
     decide: Callable[[str, str, str], Fault | None] | None = None
     # Each answer the function gets, as (service, operation, answer) -> the answer it gets instead.
@@ -134,6 +135,7 @@ class AwsProxy(ThreadingHTTPServer):
             self.state.fifo_seen.clear()
             self.state.deduplicated = 0
             self.state.map_order = ""
+            self.state.map_rng = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up on a slow answer, or a connection dropped on purpose, is not the proxy's error."""
@@ -264,7 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Every Map in a DynamoDB answer with its keys in another order (and the answer's CRC32, which botocore
         checks, made anew)."""
         state = self.server.state
-        rng = random.Random(state.map_seed)  # noqa: S311 - a model, not security
+        rng = state.map_rng or random.Random(state.map_seed)  # noqa: S311 - a model, not security
 
         def reorder(value: Any) -> Any:
             if isinstance(value, list):
