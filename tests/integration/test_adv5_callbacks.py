@@ -55,11 +55,6 @@ def _counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return counted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adv5: a job's ending sent to its 100 callbacks cannot be recorded (DynamoDB's 4 KB expression bound): "
-    "the topic is published again each time the lease runs out",
-)
 def test_a_job_with_as_many_callbacks_as_it_may_hold_is_notified_once_and_each_workflow_resumed_once(
     stack: LocalAws, resources: Resources, invoke: Invoke, clock: Clock
 ) -> None:
