@@ -111,11 +111,6 @@ def test_a_resume_whose_answers_were_all_lost_is_not_recorded_gone_when_a_sweep_
     assert CALLBACKS_GONE not in counted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adv5: a throttled first attempt makes RetryAttempts 1, so a timed-out task's refusal is read as sent "
-    "(CallbacksResumed), not gone",
-)
 def test_a_throttled_first_attempt_then_a_task_that_had_timed_out_is_gone_not_resumed(
     stack: LocalAws, resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
