@@ -43,7 +43,7 @@ from tests.integration.test_callback_channel import SUCCESS, callback_states, re
 from tests.integration.test_intake import record_of
 from tests.integration.test_local_workflows import NOTIFICATION, ended, handed_over, resumer, start
 from tracking import callbacks
-from tracking.callbacks import TASK_TOKEN, Callback
+from tracking.callbacks import CALLBACK_ID, TASK_TOKEN, Callback
 from tracking.records import MAX_CALLBACKS, PUBLISHED, callback_key
 from tracking.submissions import parse_submission
 from tracking.telemetry import CALLBACKS_GONE, CALLBACKS_RESUMED
@@ -141,5 +141,22 @@ def test_a_throttled_first_attempt_then_a_task_that_had_timed_out_is_gone_not_re
     assert throttled.hits == 1
     assert stack.proxy.state.operations()["states:SendTaskSuccess"] == 2  # botocore retried the throttle
     assert isinstance(outcome, callbacks.CallbackGone), "a workflow that timed out reported resumed"
+    assert CALLBACKS_GONE in counted
+    assert CALLBACKS_RESUMED not in counted
+
+
+def test_a_throttled_first_attempt_then_a_closed_durable_callback_is_gone_not_resumed(
+    stack: LocalAws, resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda's durable callback API alike: TooManyRequestsException is retried by botocore (RetryAttempts 1), and
+    a callback already closed answers CallbackTimeoutException ("has either expired or the callback associated with
+    the token has already been closed": the Lambda API reference, SendDurableExecutionCallbackSuccess)."""
+    callback = Callback(CALLBACK_ID, stack.durable.open())
+    resumer(stack).resume(callback, NOTIFICATION, "Completed")  # another ending's send closed it
+    counted = _counted(monkeypatch)
+    stack.durable.inject("TooManyRequestsException", status=429, times=1)
+
+    with pytest.raises(callbacks.CallbackGone, match="CallbackTimeoutException"):
+        resumer(stack).resume(callback, NOTIFICATION, "Completed")
     assert CALLBACKS_GONE in counted
     assert CALLBACKS_RESUMED not in counted
