@@ -8,7 +8,8 @@ stand-in of Lambda's durable callback API), against what AWS documents.
    callback it marks in one UpdateExpression (about 94 bytes each, `#callback_<16 hex>.#state = :published,
    #callback_<16 hex>.#resumedAt = :now`), so an ending sent to some 40 callbacks or more cannot be recorded: the run
    takes it as "published but not marked", and when the lease runs out the topic is published again and every
-   callback sent again (refused as closed, then recorded gone, if that write fits at all).
+   callback sent again (refused as closed, then recorded gone, if that write fits at all). Fixed: the callbacks past
+   records.CALLBACKS_PER_WRITE are marked in writes of their own.
 
 2. A callback whose send's outcome is unknown across calls. botocore's standard mode retries a request whose answer
    was lost (ConnectionClosedError and ReadTimeoutError are HTTPClientErrors, retried by its
@@ -18,14 +19,20 @@ stand-in of Lambda's durable callback API), against what AWS documents.
    Functions refuses it: a task token is closed by its first SendTaskSuccess ("The task token has either expired or
    the task associated with the token has already been closed": TaskTimedOut in botocore's stepfunctions model;
    moto answers InvalidToken). Commit 320e18f reads only a refusal of botocore's own resend as sent; this one is
-   recorded gone and counted in CallbacksGone, for a workflow the tracker did resume.
+   recorded gone and counted in CallbacksGone, for a workflow the tracker did resume. Not fixed (strict xfail): the
+   record would have to remember, per callback, that a send's outcome was unknown (e.g. an `unknownAt` in its entry,
+   written by mark_delivered when the channel's refusal is OutcomeUnknown), and read a later gone refusal of such a
+   callback as sent. A send whose recording failed ("published but not marked") cannot be remembered so, and stays
+   ambiguous: Step Functions and Lambda answer "expired or already closed" alike.
 
 3. botocore's RetryAttempts counts every retry, whatever made it: botocore/endpoint.py `_send_request` sets
    `ResponseMetadata.RetryAttempts = attempts - 1` on the final response, and standard mode retries throttling
    codes (ThrottlingException, TooManyRequestsException) and 5xx as well as lost answers. So a first attempt that
    was throttled (nothing taken) followed by a refusal of a task that really had timed out is read as sent by
    320e18f: counted in CallbacksResumed, not CallbacksGone, the record saying `published` for a workflow that was
-   never resumed (it took its States.Timeout).
+   never resumed (it took its States.Timeout). Fixed: the Resumer notes, from botocore's needs-retry event, whether
+   an attempt of the call lost its answer (ReadTimeoutError, ConnectionClosedError), and reads only such a refusal
+   as sent.
 """
 
 from __future__ import annotations
