@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from .errors import CallbackGone, MalformedMessage, call
 from .invocations import COMPLETED, FAILED
@@ -121,14 +122,6 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _resent(exc: CallbackGone) -> bool:
-    """Whether the refusal answered a resend of the call (botocore's RetryAttempts), not its first attempt."""
-    cause = exc.__cause__
-    if not isinstance(cause, ClientError):
-        return False
-    return int(cause.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
-
-
 class Resumer:
     """Resumes waiting workflows: Step Functions tasks through `states`, durable functions through `durable` (a
     Lambda client), both of the function's own Region (a callback names no Region)."""
@@ -136,6 +129,21 @@ class Resumer:
     def __init__(self, states: SFNClient, durable: LambdaClient) -> None:
         self.states = states
         self.durable = durable
+        # Whether an attempt of the call in progress (in this thread) was sent and its answer lost. botocore's
+        # RetryAttempts counts every retry, a throttle's or a 5xx's too (nothing taken): only a lost answer may have
+        # closed the callback before the resend that finds it closed.
+        self._calls = threading.local()
+        for client in (states, durable):
+            client.meta.events.register("before-call", self._new_call)
+            client.meta.events.register("needs-retry", self._attempted)
+
+    def _new_call(self, **_: Any) -> None:
+        self._calls.answer_lost = False
+
+    def _attempted(self, caught_exception: Exception | None = None, **_: Any) -> None:
+        """Told after each attempt, beside botocore's retry handler (returning None, this one never decides a retry)."""
+        if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError):
+            self._calls.answer_lost = True
 
     def resume(self, callback: Callback, message: dict[str, Any], status: str) -> str:
         """Tell the workflow behind `callback` that its job ended with `status`, `message` being the notification's
@@ -150,10 +158,10 @@ class Resumer:
             else:
                 self._resume_durable(callback.token, message, status)
         except CallbackGone as exc:
-            if _resent(exc):
+            if getattr(self._calls, "answer_lost", False):
                 # botocore resent a request whose answer was lost (clients.STATES allows two attempts), and the token
                 # was closed when the resend came: most likely by that first attempt, which Step Functions took. A
-                # refusal of a resend proves nothing gone, so the callback counts as sent, and is not sent again.
+                # refusal of such a resend proves nothing gone, so the callback counts as sent, and is not sent again.
                 logger.warning(
                     "callback refused on botocore's resend: the first attempt may have resumed it; counted as sent",
                     extra={
