@@ -84,7 +84,7 @@ def aws_usage(usage: Usage, operations: Mapping[str, int], *, sqs_messages: int)
             usage.add("eventbridge_event", count)  # the tracker puts one ending per call
         elif service == "s3" and name in ("ListObjectsV2", "ListObjects"):
             usage.add("s3_list", count)
-        elif service == "s3" and name == "GetObject":
+        elif service == "s3" and name in ("GetObject", "GetBucketLocation"):  # both GET-priced (all other requests)
             usage.add("s3_get", count)
         elif service == "sqs" and name in ("SendMessage", "SendMessageBatch"):
             pass  # counted as messages below, with their receive and delete

@@ -2,13 +2,13 @@
 
 Requests to DynamoDB, SNS, EventBridge and S3 pass localrun's proxy: `Faults.decide` picks, for each, a fault at
 the world's rates (an error in the service's wire format, or the request taking effect and its answer lost), and
-`Faults.rewrite` gives a DynamoDB Map's keys back in another order. Bedrock's faults are the simulator's own;
+`Faults.rewrite` counts the writes that took effect; the proxy's `map_order` gives a DynamoDB Map's keys back in
+another order (its CRC32 made anew, as botocore checks it). Bedrock's faults are the simulator's own;
 SQS's are chaos.queues'; the schedule's and Lambda's are the scenario's.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -188,30 +188,13 @@ class Faults:
         return None
 
     def rewrite(self, service: str, operation: str, answer: bytes) -> bytes:
-        """DynamoDB promises no order for a Map's keys (moto keeps the order they were written in). Counts the writes
-        that took effect (a conditional write refused is not one of a job's writes)."""
+        """Counts the writes that took effect (a conditional write refused is not one of a job's writes); the answer
+        goes on as it is (a Map's keys in any order is the proxy's `map_order`, which the world switches on)."""
         if service == "dynamodb" and operation in WRITES:
             for arn in self._writing:
                 self.writes[arn] = self.writes.get(arn, 0) + 1
                 self.recorded.setdefault(arn, self.clock())
-        if service != "dynamodb" or not self.rates.shuffle_maps or operation not in ("GetItem", "Query"):
-            return answer
-        try:
-            parsed = json.loads(answer)
-        except ValueError:
-            return answer
-        return json.dumps(self._shuffled(parsed)).encode()
-
-    def _shuffled(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self._shuffled(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if set(value) == {"M"} and isinstance(value["M"], dict):
-            keys = list(value["M"])
-            self.rng.shuffle(keys)
-            return {"M": {k: self._shuffled(value["M"][k]) for k in keys}}
-        return {k: self._shuffled(v) for k, v in value.items()}
+        return answer
 
 
 def outage(

@@ -28,8 +28,8 @@ and the events that led there.
 - resumed: each workflow waiting on an ended job (a task token or a callback id its submission carried, chaos.
   workflows) is resumed exactly once with the right outcome (the notification as the success's output for
   Completed, a failure named Bedrock.AsyncInvokeFailed for Failed), unless its task timed out first: then its
-  record holds it `gone` (or sent, where a call of it had no answer or was resent by botocore: the tracker cannot
-  tell whether that call closed it, and counts it sent, docs/design.md's Refusals). Excused: a submission
+  record holds it `gone` (or sent, where an attempt of a call of it lost its answer: the tracker cannot tell
+  whether that attempt closed it, and counts it sent, docs/design.md's Refusals). Excused: a submission
   dead-lettered after maxReceiveCount runs of the function;
 - gone_means_gone: a workflow the function did resume is not recorded `gone` (nor counted in CallbacksGone),
   unless the write that marks it failed or its run died after the send (the window of the topic and the bus);
@@ -192,8 +192,8 @@ class Judge:
             state = str(entry.get("state", {}).get("S", "")) if isinstance(entry, dict) else None
             name = f"its {waiting.kind} {waiting.token[:8]} (recorded {state})"
             if waiting.state == TIMED_OUT:
-                # a call that had no answer, or that botocore resent, may have resumed it for all the tracker knows
-                unsure = any(not a.answered or a.attempt > 0 for a in waiting.attempts)
+                # a call with an answer lost may have resumed it, for all the tracker knows
+                unsure = any(not a.answered for a in waiting.attempts)
                 if state != "gone" and not (unsure and state == "published"):
                     self._break("resumed", job, f"{name}: its task timed out before it was resumed, yet not gone")
             elif not waiting.state:

@@ -28,9 +28,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.hooks import HierarchicalEmitter
 
 from tracking.callbacks import CALLBACK_ID, TASK_TOKEN
 from tracking.clients import LAMBDA, STATES, CallLimits, DeadlineGuard
@@ -108,11 +110,17 @@ class Workflows:
     def client(self, kind: str, guard: DeadlineGuard) -> StatesClient | DurableClient:
         return StatesClient(self, guard) if kind == TASK_TOKEN else DurableClient(self, guard)
 
-    def call(self, kind: str, operation: str, token: str, *, outcome: str, output: str, guard: DeadlineGuard) -> Any:
-        """One API call as botocore makes it: the guard's check, then up to ATTEMPTS attempts; a throttle, a 5xx or
-        a lost answer is resent after botocore's back-off, and the last attempt's error is raised."""
+    def call(
+        self, kind: str, operation: str, token: str, *, outcome: str, output: str, guard: DeadlineGuard, events: Any
+    ) -> Any:
+        """One API call as botocore makes it: its `before-call` event (the guard's check, the Resumer's own), then up
+        to ATTEMPTS attempts, each followed by its `needs-retry` event (with the attempt's exception, as botocore's
+        endpoint emits it); a throttle, a 5xx or a lost answer is resent after botocore's back-off, and the last
+        attempt's error is raised."""
         limits = LIMITS[kind]
         waiting = self.waiting.get(token)
+        service = "sfn" if kind == TASK_TOKEN else "lambda"  # botocore's event names: the service id, hyphenized
+        events.emit(f"before-call.{service}.{operation}")
         if not guard.allows(limits.worst_case):
             if waiting is not None:
                 waiting.unsettled += 1
@@ -120,6 +128,8 @@ class Workflows:
         for attempt in range(ATTEMPTS):
             self.spend()
             fate, error = self._attempt(kind, operation, token, attempt, outcome=outcome, output=output)
+            caught = error if isinstance(error, ReadTimeoutError) else None  # a ClientError comes as a response
+            events.emit(f"needs-retry.{service}.{operation}", caught_exception=caught, attempts=attempt + 1)
             if error is None:
                 return {"ResponseMetadata": {"HTTPStatusCode": 200, "RetryAttempts": attempt}}
             retry = fate in ("throttled", "server", "lost")
@@ -182,6 +192,7 @@ class StatesClient:
 
     def __init__(self, service: Workflows, guard: DeadlineGuard) -> None:
         self.service, self.guard = service, guard
+        self.meta = SimpleNamespace(events=HierarchicalEmitter())  # what the Resumer registers its hooks on
 
     def send_task_success(self, *, taskToken: str, output: str) -> Any:
         if len(output.encode()) > 262_144:
@@ -191,14 +202,26 @@ class StatesClient:
         except ValueError:
             raise _invalid("SendTaskSuccess", "InvalidOutput", "output is not JSON") from None
         return self.service.call(
-            TASK_TOKEN, "SendTaskSuccess", taskToken, outcome=SUCCEEDED, output=output, guard=self.guard
+            TASK_TOKEN,
+            "SendTaskSuccess",
+            taskToken,
+            outcome=SUCCEEDED,
+            output=output,
+            guard=self.guard,
+            events=self.meta.events,
         )
 
     def send_task_failure(self, *, taskToken: str, error: str = "", cause: str = "") -> Any:
         if len(error) > 256 or len(cause) > 32_768:
             raise _invalid("SendTaskFailure", "ValidationException", "error or cause too long")
         return self.service.call(
-            TASK_TOKEN, "SendTaskFailure", taskToken, outcome=FAILED, output=error, guard=self.guard
+            TASK_TOKEN,
+            "SendTaskFailure",
+            taskToken,
+            outcome=FAILED,
+            output=error,
+            guard=self.guard,
+            events=self.meta.events,
         )
 
 
@@ -207,13 +230,20 @@ class DurableClient:
 
     def __init__(self, service: Workflows, guard: DeadlineGuard) -> None:
         self.service, self.guard = service, guard
+        self.meta = SimpleNamespace(events=HierarchicalEmitter())  # what the Resumer registers its hooks on
 
     def send_durable_execution_callback_success(self, *, CallbackId: str, Result: bytes = b"") -> Any:
         if not isinstance(Result, bytes) or len(Result) > 1_048_576:
             raise _invalid("SendDurableExecutionCallbackSuccess", "InvalidParameterValueException", "Result")
         operation = "SendDurableExecutionCallbackSuccess"
         return self.service.call(
-            CALLBACK_ID, operation, CallbackId, outcome=SUCCEEDED, output=Result.decode(), guard=self.guard
+            CALLBACK_ID,
+            operation,
+            CallbackId,
+            outcome=SUCCEEDED,
+            output=Result.decode(),
+            guard=self.guard,
+            events=self.meta.events,
         )
 
     def send_durable_execution_callback_failure(self, *, CallbackId: str, Error: dict[str, Any]) -> Any:
@@ -221,5 +251,11 @@ class DurableClient:
             raise _invalid("SendDurableExecutionCallbackFailure", "InvalidParameterValueException", "Error")
         operation = "SendDurableExecutionCallbackFailure"
         return self.service.call(
-            CALLBACK_ID, operation, CallbackId, outcome=FAILED, output=str(Error.get("ErrorType")), guard=self.guard
+            CALLBACK_ID,
+            operation,
+            CallbackId,
+            outcome=FAILED,
+            output=str(Error.get("ErrorType")),
+            guard=self.guard,
+            events=self.meta.events,
         )

@@ -34,7 +34,7 @@ from localrun.clock import Clock
 from localrun.index_lag import IndexLag
 from localrun.lambda_driver import Killed, LambdaContext, sqs_event
 from localrun.stack import ACCOUNT, REGION, EventDelivery, LocalAws
-from tracking.callbacks import CALLBACK_ID, TASK_TOKEN
+from tracking.callbacks import CALLBACK_ID, TASK_TOKEN, Resumer
 from tracking.channels.callback import Callbacks
 from tracking.config import Settings
 from tracking.polling import Durations
@@ -187,7 +187,7 @@ class Scenario:
             topic_denied=outage(self.rng, rates.topic_denied, START, span * 0.7, (10, 40)),
             bus_deleted=outage(self.rng, rates.bus_deleted, START, span * 0.7, (10, 40)),
         )
-        stack.proxy.state.decide, stack.proxy.state.rewrite = self.faults.decide, self.faults.rewrite
+        self._proxy_faults(on=True)
         stack.event_delivery = EventDelivery(
             delay=(1.0, 5.0),
             late_share=rates.late_events,
@@ -253,7 +253,7 @@ class Scenario:
                 self._loop(START + span + DRAIN)
             return self._facts(START + span + DRAIN)
         finally:  # the stack as it was, for whoever uses it next (the suite's session-wide stack)
-            stack.proxy.state.decide = stack.proxy.state.rewrite = None
+            self._proxy_faults(on=False)
             stack.event_delivery = EventDelivery()
             stack.index_lag = IndexLag()
             stack.simulator.clear_faults()
@@ -410,8 +410,9 @@ class Scenario:
             timers.client = client  # type: ignore[assignment]
         for channel in runtime.tracker.channels:  # the workflows' services, on the world's clock
             if isinstance(channel, Callbacks):
-                channel.resumer.states = self.workflows.client(TASK_TOKEN, runtime.guard)  # type: ignore[assignment]
-                channel.resumer.durable = self.workflows.client(CALLBACK_ID, runtime.guard)  # type: ignore[assignment]
+                states: Any = self.workflows.client(TASK_TOKEN, runtime.guard)
+                durable: Any = self.workflows.client(CALLBACK_ID, runtime.guard)
+                channel.resumer = Resumer(states, durable)  # its hooks on these clients' events
         return runtime
 
     def _spend_sqs(self) -> None:
@@ -546,6 +547,14 @@ class Scenario:
     def _not_swept(self, scheduled: datetime, why: str) -> None:
         self.sweeps.append(SweepRun(scheduled, None, why))
         self.trail.add(self.clock(), "no_sweep", None, why)
+
+    def _proxy_faults(self, *, on: bool) -> None:
+        """The proxy's faults at the world's rates, or none (the suite's session-wide stack is shared)."""
+        state = self.stack.proxy.state
+        state.decide, state.rewrite = (self.faults.decide, self.faults.rewrite) if on else (None, None)
+        # DynamoDB promises no order for a Map's keys (moto keeps the order they were written in)
+        shuffle = on and self.rates.shuffle_maps
+        state.map_order, state.map_rng = ("shuffled", random.Random(self.seed * 7919 + 2)) if shuffle else ("", None)
 
     def _note_shared_durations(self) -> None:
         """The durations every environment has saved to the shared item, as of now (read past the proxy: no fault,

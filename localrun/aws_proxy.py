@@ -16,8 +16,10 @@ promise one).
 
 It also does what moto does not: SNS FIFO deduplication on the stack's clock (5 minutes), so that a test can move
 time past the window; a DynamoDB Map's keys in another order than written (`map_order`: "reversed", or "shuffled"
-by `map_seed`), since DynamoDB promises none and moto keeps the order of insertion; and it logs every operation,
-with whether the function made it (its User-Agent).
+by `map_seed`), since DynamoDB promises none and moto keeps the order of insertion; DynamoDB's bound on an
+expression's length (4 KB: a longer UpdateExpression or ConditionExpression is refused with a ValidationException,
+the developer guide's Constraints, *Expression parameters*), which moto does not check; and it logs every
+operation, with whether the function made it (its User-Agent).
 """
 
 from __future__ import annotations
@@ -44,6 +46,15 @@ FUNCTION_USER_AGENT = "bedrock-async-tracker"  # tracking.clients.USER_AGENT: ev
 FIFO_DEDUPLICATION_WINDOW = timedelta(minutes=5)
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[a-z0-9-]+/(?P<service>[a-z0-9-]+)/aws4_request")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+# "The maximum length of any expression string is 4 KB" (DynamoDB developer guide, Constraints, Expression parameters)
+DYNAMODB_MAX_EXPRESSION_BYTES = 4096
+_EXPRESSIONS = (
+    "UpdateExpression",
+    "ConditionExpression",
+    "KeyConditionExpression",
+    "FilterExpression",
+    "ProjectionExpression",
+)
 
 
 @dataclass
@@ -85,6 +96,7 @@ class ProxyState:
     deduplicated: int = 0
     map_order: str = ""  # "" as moto keeps them (insertion), "reversed" or "shuffled" (by map_seed)
     map_seed: int = 0
+    map_rng: random.Random | None = None  # one shuffle after another (a seeded day); else Random(map_seed) each answer
     # Asked about each request no listed fault takes (service, operation, body): a fault to apply, or None.
     decide: Callable[[str, str, str], Fault | None] | None = None
     # Each answer the function gets, as (service, operation, answer) -> the answer it gets instead.
@@ -134,6 +146,7 @@ class AwsProxy(ThreadingHTTPServer):
             self.state.fifo_seen.clear()
             self.state.deduplicated = 0
             self.state.map_order = ""
+            self.state.map_rng = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up on a slow answer, or a connection dropped on purpose, is not the proxy's error."""
@@ -182,6 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.calls.append(Call(service, operation, by_function, fault.action if fault else ""))
         if fault is not None and self._answered_before_forwarding(fault, service, text):
             return
+        if service == "dynamodb" and self._expression_too_long(text):
+            return
         if service == "sns" and operation == "Publish":
             body, duplicate = self._fifo(text, body)
             if duplicate:
@@ -217,6 +232,32 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def _expression_too_long(self, text: str) -> bool:
+        """DynamoDB refuses an expression longer than 4 KB, as moto does not: True if this request's was refused."""
+        try:
+            request = json.loads(text)
+        except ValueError:
+            return False
+        if not isinstance(request, dict):
+            return False
+        for name in _EXPRESSIONS:
+            size = len(str(request.get(name, "")).encode("utf-8"))
+            if size > DYNAMODB_MAX_EXPRESSION_BYTES:
+                kind = name.removesuffix("Expression")
+                message = f"Invalid {kind}Expression: Expression size has exceeded the maximum allowed size; "
+                self._send(
+                    400,
+                    "application/x-amz-json-1.0",
+                    json.dumps(
+                        {
+                            "__type": "com.amazonaws.dynamodb.v20120810#ValidationException",
+                            "message": f"{message}expression size: {size}",
+                        }
+                    ),
+                )
+                return True
+        return False
+
     def _operation(self, text: str) -> tuple[str, str]:
         match = _SCOPE.search(self.headers.get("Authorization", ""))
         service = match["service"] if match else "unknown"
@@ -227,6 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
             query = urlsplit(self.path).query
             if self.command == "GET" and "list-type=2" in query:
                 return service, "ListObjectsV2"
+            if self.command == "GET" and "location" in dict(parse_qsl(query, keep_blank_values=True)):
+                return service, "GetBucketLocation"  # GET /bucket?location, not an object's GET
             return service, {"GET": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(
                 self.command, self.command
             )
@@ -264,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Every Map in a DynamoDB answer with its keys in another order (and the answer's CRC32, which botocore
         checks, made anew)."""
         state = self.server.state
-        rng = random.Random(state.map_seed)  # noqa: S311 - a model, not security
+        rng = state.map_rng or random.Random(state.map_seed)  # noqa: S311 - a model, not security
 
         def reorder(value: Any) -> Any:
             if isinstance(value, list):

@@ -9,9 +9,10 @@ first attempt's answer is lost, the resend finds the token closed by that very a
 *Refusals*) promises that a callback "that can never succeed" is recorded as gone and counted in `CallbacksGone`;
 this one did succeed. (moto answers the resend `InvalidToken`, Step Functions `TaskTimedOut`: both are "gone".)
 
-The tracker reads a refusal of a resend (botocore's `ResponseMetadata.RetryAttempts` > 0 on the ClientError) as
-"closed, most likely by this call's first attempt": counted as sent, not in CallbacksGone, never sent again. A
-refusal of a first attempt is still gone (tests/unit/test_callbacks.py, test_local_workflows.py).
+The tracker reads a refusal after an attempt whose answer was lost (botocore's `needs-retry` event, told of the
+ConnectionClosedError) as "closed, most likely by that attempt": counted as sent, not in CallbacksGone, never sent
+again. A refusal of a first attempt, or of a retry after a throttle, is still gone (test_local_workflows.py,
+test_adv5_callbacks.py).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ counted it in `CallbacksGone`, the metric of workflows that can never be resumed
 The same when the first attempt's answer was lost and botocore's resend was throttled (or answered 5xx): the call
 fails as a throttle, yet its first attempt resumed the workflow.
 
-A refusal that follows a send that may have gone to the same callback (no answer, or botocore resent it) proves
-nothing gone: the callback counts as sent (recorded `published`, counted in `CallbacksResumed`), as a refusal of
+A refusal that follows a send that may have gone to the same callback (an attempt's answer lost) proves nothing
+gone: the callback counts as sent (recorded `published`, counted in `CallbacksResumed`), as a refusal of
 botocore's own resend does."""
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from .errors import CallbackGone, MalformedMessage, OutcomeUnknown, TrackerError, call
 from .invocations import COMPLETED, FAILED
@@ -121,20 +122,6 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def may_have_resumed(exc: TrackerError) -> bool:
-    """Whether a resume that failed with `exc` may have resumed the workflow all the same: no answer came (the last
-    attempt's was lost), or botocore resent it (an earlier attempt's answer may have been the one lost)."""
-    return isinstance(exc, OutcomeUnknown) or _resent(exc)
-
-
-def _resent(exc: TrackerError) -> bool:
-    """Whether the error answered a resend of the call (botocore's RetryAttempts), not its first attempt."""
-    cause = exc.__cause__
-    if not isinstance(cause, ClientError):
-        return False
-    return int(cause.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
-
-
 class Resumer:
     """Resumes waiting workflows: Step Functions tasks through `states`, durable functions through `durable` (a
     Lambda client), both of the function's own Region (a callback names no Region)."""
@@ -142,6 +129,26 @@ class Resumer:
     def __init__(self, states: SFNClient, durable: LambdaClient) -> None:
         self.states = states
         self.durable = durable
+        # Whether an attempt of the call in progress (in this thread) was sent and its answer lost. botocore's
+        # RetryAttempts counts every retry, a throttle's or a 5xx's too (nothing taken): only a lost answer may have
+        # closed the callback before the resend that finds it closed.
+        self._calls = threading.local()
+        for client in (states, durable):
+            client.meta.events.register("before-call", self._new_call)
+            client.meta.events.register("needs-retry", self._attempted)
+
+    def _new_call(self, **_: Any) -> None:
+        self._calls.answer_lost = False
+
+    def may_have_resumed(self, exc: TrackerError) -> bool:
+        """Whether the call just made, failed with `exc`, may have resumed the workflow all the same: an attempt of it
+        lost its answer (the last one: OutcomeUnknown; or an earlier one, whose resend then failed)."""
+        return isinstance(exc, OutcomeUnknown) or bool(getattr(self._calls, "answer_lost", False))
+
+    def _attempted(self, caught_exception: Exception | None = None, **_: Any) -> None:
+        """Told after each attempt, beside botocore's retry handler (returning None, this one never decides a retry)."""
+        if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError):
+            self._calls.answer_lost = True
 
     def resume(self, callback: Callback, message: dict[str, Any], status: str, *, unanswered: bool = False) -> str:
         """Tell the workflow behind `callback` that its job ended with `status`, `message` being the notification's
@@ -157,11 +164,11 @@ class Resumer:
             else:
                 self._resume_durable(callback.token, message, status)
         except CallbackGone as exc:
-            if _resent(exc) or unanswered:
+            if getattr(self._calls, "answer_lost", False) or unanswered:
                 # botocore resent a request whose answer was lost (clients.STATES allows two attempts), and the token
                 # was closed when the resend came: most likely by that first attempt, which Step Functions took. A
-                # refusal of a resend proves nothing gone, so the callback counts as sent, and is not sent again. So
-                # for a later send after one that had no answer at all (both attempts lost: the record notes it).
+                # refusal of such a resend proves nothing gone, so the callback counts as sent, and is not sent again.
+                # So for a later send after a call that may have gone (an answer lost: the record notes it).
                 logger.warning(
                     "callback refused after a send that had no answer: that send may have resumed it; counted as sent",
                     extra={

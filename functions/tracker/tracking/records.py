@@ -66,6 +66,10 @@ CALLBACK_PREFIX = "callback_"
 CALLBACKS = "callbacks"
 MAX_CALLBACKS = 100
 GONE = "gone"
+# DynamoDB refuses an expression longer than 4 KB (the developer guide's Constraints, *Expression parameters*). A
+# callback marked sent takes about 94 bytes of an UpdateExpression and 49 of its condition: mark_delivered names at
+# most this many in one write, and marks the others first, in writes of their own.
+CALLBACKS_PER_WRITE = 25
 # An ending first seen longer ago than a record is kept: its notification may have gone out and expired with its
 # record, so it is recorded and not notified (see Tracker.observe).
 SKIPPED = "skipped"
@@ -462,6 +466,19 @@ class RecordStore:
             "refused": REFUSED,
             "now": iso(now),
         }
+        extra = [key for key in [*sent, *abandoned, *gone] if key.startswith(CALLBACK_PREFIX)][CALLBACKS_PER_WRITE:]
+        for first in range(0, len(extra), CALLBACKS_PER_WRITE):
+            self._mark_callbacks(
+                arn,
+                set(extra[first : first + CALLBACKS_PER_WRITE]),
+                sent=sent,
+                abandoned=abandoned,
+                gone=gone,
+                values=values,
+            )
+        sent = {key: sent_id for key, sent_id in sent.items() if key not in extra}
+        abandoned = tuple(key for key in abandoned if key not in extra)
+        gone = tuple(key for key in gone if key not in extra)
         assignments, removals, additions = [], [], []
         for channel, sent_id in sent.items():
             if channel.startswith(CALLBACK_PREFIX):
@@ -510,6 +527,27 @@ class RecordStore:
             removals = []
         self._update(*self._delivered(arn, assignments, removals, additions, condition), values)
         return not finished
+
+    def _mark_callbacks(
+        self,
+        arn: str,
+        keys: set[str],
+        *,
+        sent: dict[str, str],
+        abandoned: tuple[str, ...],
+        gone: tuple[str, ...],
+        values: dict[str, Any],
+    ) -> None:
+        """Mark the callbacks `keys` (among `sent`, `abandoned`, `gone`) in one write of their own, each still pending
+        and the ending still being notified, as mark_delivered's own write would; AlreadyDone if not."""
+        assignments: list[str] = []
+        for key in sorted(keys):
+            if key in sent:
+                assignments += [f"#{key}.#state = :published", f"#{key}.#resumedAt = :now"]
+            else:
+                assignments.append(f"#{key}.#state = {':refused' if key in abandoned else ':gone'}")
+        condition = " AND ".join(["#work = :notify", *(f"#{key}.#state = :pending" for key in sorted(keys))])
+        self._update(arn, "SET " + ", ".join(assignments), condition, {**values, "gone": GONE})
 
     @staticmethod
     def _delivered(

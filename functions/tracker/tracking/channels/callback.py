@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tracking.callbacks import Resumer, may_have_resumed
+from tracking.callbacks import Resumer
 from tracking.clients import LAMBDA, STATES
 from tracking.errors import CallbackGone, OutcomeUnknown, TrackerError
 from tracking.records import CALLBACKS, Record
@@ -48,7 +48,7 @@ class Callbacks(Channel):
         )
 
     def may_have_sent(self, exc: TrackerError) -> bool:
-        return may_have_resumed(exc)
+        return self.resumer.may_have_resumed(exc)
 
     def refusal(self, exc: TrackerError) -> Refusal:
         if isinstance(exc, CallbackGone):
