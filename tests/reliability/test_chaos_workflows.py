@@ -16,7 +16,7 @@ from chaos.workflows import SUCCEEDED, TIMED_OUT, Workflows
 from localrun.clock import Clock
 from tracking.callbacks import CALLBACK_ID, TASK_TOKEN, Callback, Resumer
 from tracking.clients import DeadlineGuard
-from tracking.errors import CallbackGone, OutcomeUnknown, OutOfTime, classify
+from tracking.errors import CallbackGone, OutcomeUnknown, OutOfTime, Throttled, classify
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 ARN = "arn:aws:bedrock:us-east-1:123456789012:async-invoke/abcdefghijkl"
@@ -95,3 +95,23 @@ def test_the_deadline_guard_refuses_a_call_whose_worst_case_would_pass_the_deadl
     with pytest.raises(OutOfTime):
         client.send_task_success(taskToken=waiting.token, output="{}")
     assert waiting.attempts == []
+
+
+def test_the_resumer_hears_of_a_lost_answer_through_the_clients_events_as_from_botocore() -> None:
+    lossy, clock = service(callback_unanswered=1.0)
+    states: Any = lossy.client(TASK_TOKEN, guard(clock))
+    durable: Any = lossy.client(CALLBACK_ID, guard(clock))
+    resumer = Resumer(states, durable)
+    callback = Callback(TASK_TOKEN, lossy.wait(TASK_TOKEN, ARN, None).token)
+    with pytest.raises(OutcomeUnknown):
+        resumer.resume(callback, {"invocationArn": ARN, "status": "Completed"}, "Completed")
+    assert resumer.may_have_resumed(Throttled("a later error of the same call"))
+
+    throttled, clock = service(callback_throttles=1.0)
+    states = throttled.client(TASK_TOKEN, guard(clock))
+    durable = throttled.client(CALLBACK_ID, guard(clock))
+    resumer = Resumer(states, durable)
+    callback = Callback(TASK_TOKEN, throttled.wait(TASK_TOKEN, ARN, None).token)
+    with pytest.raises(Throttled) as refused:
+        resumer.resume(callback, {"invocationArn": ARN, "status": "Completed"}, "Completed")
+    assert not resumer.may_have_resumed(refused.value)  # a throttle's resend took nothing
