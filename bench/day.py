@@ -107,6 +107,7 @@ class Day:
     operations: Counter[str] = field(default_factory=Counter)
     units: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
     intake: Runtime = field(init=False)
     sweeper: Runtime = field(init=False)
 
@@ -151,7 +152,7 @@ class Day:
             self.push(START + timedelta(hours=hour, minutes=rng.uniform(0, 60)), "recycle", "intake")
             self.push(START + timedelta(hours=hour, minutes=rng.uniform(0, 60)), "recycle", "sweep")
         bedrock = stack.client("bedrock-runtime")
-        cpu_started = time.process_time()
+        cpu_started, wall_started = time.process_time(), time.perf_counter()
         while self.happenings:
             happening = heapq.heappop(self.happenings)
             self.clock.now = max(self.clock.now, happening.at)
@@ -165,7 +166,7 @@ class Day:
                 self._sweep()
             else:
                 self._recycle(happening.payload)
-        self.cpu_seconds = time.process_time() - cpu_started
+        self.cpu_seconds, self.wall_seconds = time.process_time() - cpu_started, time.perf_counter() - wall_started
         self.operations, self.units = stack.proxy.state.operations(), stack.consumed_capacity()
         return self._measure(stack, self.fresh)
 
@@ -276,6 +277,7 @@ class Day:
             "write_units": self.units.get("write", 0.0) / len(self.kinds),
             "read_units": self.units.get("read", 0.0) / len(self.kinds),
             "cpu_ms_per_job": self.cpu_seconds / len(self.kinds) * 1000,
+            "jobs_per_s": len(self.kinds) / self.wall_seconds,
             "calls": sum(asked[arn] for arn in self.kinds) / len(self.kinds),
             "worst": max(delays["with"] + delays["without"]),
         }
