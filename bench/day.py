@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import prices
+from localrun import capacity
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaContext, sqs_event
 from localrun.stack import EventDelivery, LocalAws
@@ -99,6 +100,14 @@ class Day:
     sweeps: int = 0
     idle_durations: list[float] = field(default_factory=list)
     idle_operations: Counter[str] = field(default_factory=Counter)
+    idle_units: dict[str, float] = field(default_factory=dict)  # DynamoDB request units, `read` and `write`
+    # What the day's work did, taken before the measuring reads the records: the function's calls, the DynamoDB
+    # request units they cost (as DynamoDB charges them: localrun/capacity.py), and the CPU this process spent
+    # (the function, moto, the proxy and the simulator all run in it).
+    operations: Counter[str] = field(default_factory=Counter)
+    units: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
     intake: Runtime = field(init=False)
     sweeper: Runtime = field(init=False)
 
@@ -143,6 +152,7 @@ class Day:
             self.push(START + timedelta(hours=hour, minutes=rng.uniform(0, 60)), "recycle", "intake")
             self.push(START + timedelta(hours=hour, minutes=rng.uniform(0, 60)), "recycle", "sweep")
         bedrock = stack.client("bedrock-runtime")
+        cpu_started, wall_started = time.process_time(), time.perf_counter()
         while self.happenings:
             happening = heapq.heappop(self.happenings)
             self.clock.now = max(self.clock.now, happening.at)
@@ -156,6 +166,8 @@ class Day:
                 self._sweep()
             else:
                 self._recycle(happening.payload)
+        self.cpu_seconds, self.wall_seconds = time.process_time() - cpu_started, time.perf_counter() - wall_started
+        self.operations, self.units = stack.proxy.state.operations(), stack.consumed_capacity()
         return self._measure(stack, self.fresh)
 
     def _checks(self, first: Happening) -> None:
@@ -177,12 +189,14 @@ class Day:
             self.durations.append(time.perf_counter() - began)
 
     def _sweep(self) -> None:
-        before = self.stack.proxy.state.operations()
+        before, units = self.stack.proxy.state.operations(), self.stack.consumed_capacity()
         report = self._invoke(self.sweeper, {})
         self.sweeps += 1
         if not any(report["outcomes"].values()) and not any(report["errors"].values()):
             self.idle_durations.append(self.durations[-1])
             self.idle_operations.update(self.stack.proxy.state.operations() - before)
+            for kind, spent in capacity.since(units, self.stack.consumed_capacity()).items():
+                self.idle_units[kind] = self.idle_units.get(kind, 0.0) + spent
         due = sum(report["outcomes"].get(outcome, 0) for outcome in ("waiting", "in_progress", "notified"))
         if self.watching and due:
             self.watching = False
@@ -257,9 +271,13 @@ class Day:
             calls[kind].append(asked[arn])
         if self.callbacks and len(stack.durable.received) != len(self.kinds):
             raise SystemExit(f"day: {len(stack.durable.received)} callbacks resumed for {len(self.kinds)} jobs")
-        writes = stack.proxy.state.operations()["dynamodb:UpdateItem"]
+        writes = self.operations["dynamodb:UpdateItem"]
         measured: dict[str, float] = {
             "writes": writes / len(self.kinds),
+            "write_units": self.units.get("write", 0.0) / len(self.kinds),
+            "read_units": self.units.get("read", 0.0) / len(self.kinds),
+            "cpu_ms_per_job": self.cpu_seconds / len(self.kinds) * 1000,
+            "jobs_per_s": len(self.kinds) / self.wall_seconds,
             "calls": sum(asked[arn] for arn in self.kinds) / len(self.kinds),
             "worst": max(delays["with"] + delays["without"]),
         }
@@ -282,9 +300,9 @@ class Day:
         memory = int(template()["Globals"]["Function"]["MemorySize"])
         day, idle = prices.Usage(), prices.Usage()
         prices.lambda_usage(day, invocations=len(self.durations), seconds=self.durations, memory_mb=memory)
-        prices.aws_usage(day, stack.proxy.state.operations(), sqs_messages=self.messages)
+        prices.aws_usage(day, self.operations, sqs_messages=self.messages, dynamodb_units=self.units)
         prices.lambda_usage(idle, invocations=len(self.idle_durations), seconds=self.idle_durations, memory_mb=memory)
-        prices.aws_usage(idle, self.idle_operations, sqs_messages=0)
+        prices.aws_usage(idle, self.idle_operations, sqs_messages=0, dynamodb_units=self.idle_units)
         idle_per_sweep = idle.dollars() / max(1, len(self.idle_durations))
         jobs_dollars = day.dollars() - idle_per_sweep * self.sweeps  # every sweep costs at least an idle one
         return {

@@ -29,11 +29,8 @@ PRICES: dict[str, tuple[float, str]] = {
     "cloudwatch_logs_gb": (0.50, "CloudWatch Logs ingestion, GB (EMF metrics arrive as log lines)"),
 }
 
-# What the counts do not say, assumed: each named where it is used.
-# Every write touches the table and its one index (a record's `work` key), items under 1 KB: 2 write units. Reads
-# count 1 read unit each (strongly consistent, under 4 KB; a Query of the index is eventually consistent and cheaper).
-WRITE_UNITS_PER_WRITE = 2
-READ_UNITS_PER_READ = 1
+# What the counts do not say, assumed: each named where it is used. (DynamoDB's units are not assumed: the local
+# stack counts each request's read and write request units as DynamoDB charges them, localrun/capacity.py.)
 # An SQS message costs its send, the event source mapping's receive and its delete (unbatched: an upper bound).
 SQS_REQUESTS_PER_MESSAGE = 3
 # A Lambda event source mapping long-polls each queue with about 5 pollers, 20 s each, empty or not: 2 queues.
@@ -66,19 +63,19 @@ def lambda_usage(usage: Usage, *, invocations: int, seconds: list[float], memory
     usage.add("cloudwatch_logs_gb", invocations * LOG_BYTES_PER_INVOCATION / 1024**3)
 
 
-def aws_usage(usage: Usage, operations: Mapping[str, int], *, sqs_messages: int) -> None:
-    """The calls the function made (the local stack's proxy counts them, `service:Operation`) and the SQS messages
-    that carried its work (intake, timers, hand-offs, output events)."""
+def aws_usage(
+    usage: Usage, operations: Mapping[str, int], *, sqs_messages: int, dynamodb_units: Mapping[str, float]
+) -> None:
+    """The calls the function made (the local stack's proxy counts them, `service:Operation`), the DynamoDB request
+    units they cost (`read`, `write`: LocalAws.consumed_capacity) and the SQS messages that carried its work
+    (intake, timers, hand-offs, output events)."""
+    usage.add("dynamodb_read_request_unit", dynamodb_units.get("read", 0.0))
+    usage.add("dynamodb_write_request_unit", dynamodb_units.get("write", 0.0))
     for operation, count in operations.items():
         service, _, name = operation.partition(":")
         if service == "dynamodb":
-            if name in ("UpdateItem", "PutItem", "DeleteItem"):
-                usage.add("dynamodb_write_request_unit", count * WRITE_UNITS_PER_WRITE)
-            elif name in ("GetItem", "Query", "Scan"):
-                usage.add("dynamodb_read_request_unit", count * READ_UNITS_PER_READ)
-            elif name in ("BatchWriteItem", "TransactWriteItems"):
-                raise ValueError(f"{operation}: count its items, not its calls")
-        elif service == "sns" and name == "Publish":
+            continue  # charged by the units above
+        if service == "sns" and name == "Publish":
             usage.add("sns_publish", count)
         elif service == "events" and name == "PutEvents":
             usage.add("eventbridge_event", count)  # the tracker puts one ending per call

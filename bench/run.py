@@ -5,7 +5,8 @@ each throughput against what this machine allows at most.
    one sweep of 60 s, handing what it cannot reach to other execution environments (worker processes);
 2. intake throughput of SQS batches of 10, against one message per invocation;
 3. a simulated day (bench/day.py): time from a job's end to its notification, Bedrock calls and DynamoDB writes per
-   job, against polling every in-progress invocation every minute;
+   job, against polling every in-progress invocation every minute; and the same day with a workflow's callback on
+   every job, its calls and writes per job beside the day without;
 4. the handler's init time, against a handler that only imports boto3;
 5. cost in dollars (bench/prices.py): the simulated day with every job's output in a watched bucket, then none,
    against the baseline, per 1,000 jobs and for a month of 10,000 jobs a day.
@@ -375,6 +376,26 @@ def bench_day(jobs: int) -> None:
         figures[f"bedrock_calls_per_job_{kind}_output_events"] = ours[f"calls_{kind}"]
     row("DynamoDB writes per job", f"{ours['writes']:.2f}", f"{baseline['writes']:.2f}", "", "<= 3.2")
     figures["dynamodb_writes_per_job"] = ours["writes"]
+    day_limits("ours", ours)
+    day_limits("baseline", baseline)
+    # The same day with every job awaited by a workflow (a durable function's callback id on each submission): one
+    # more channel per ending, and not one more call to Bedrock or write. A day of its own stack, the third in this
+    # process (tests/integration/test_stack_twice.py: a second stack used to block on its own write lock).
+    awaited = Day(jobs=jobs, seed=5, ours=True, callbacks=True).run()
+    for name, key, target in (
+        ("Bedrock calls", "calls", "unchanged (1.00)"),
+        ("DynamoDB writes", "writes", "unchanged"),
+    ):
+        row(
+            f"{name} per job, a callback per job / none",
+            f"{awaited[key]:.3f}",
+            f"{ours[key]:.3f}",
+            f"{awaited[key] / ours[key]:.3f}",
+            target,
+        )
+        figures[f"callbacks_{key}_per_job"] = awaited[key]
+        figures[f"callbacks_{key}_per_job_change"] = awaited[key] - ours[key]
+    day_limits("a callback per job", awaited)
     if "fresh_due" in ours:
         row(
             f"new environments' first sweeps with work due, after 500 endings of a model ({ours['fresh_sweeps']:.0f})",
@@ -385,6 +406,17 @@ def bench_day(jobs: int) -> None:
         )
         figures["new_environment_first_sweep_asked"] = ours["fresh_asked"]
         figures["new_environment_first_sweep_due"] = ours["fresh_due"]
+
+
+def day_limits(name: str, day: dict[str, float]) -> None:
+    """A simulated day's limit on this machine: the function, moto, the proxy and the simulator all run in this
+    process, so its CPU time a job bounds the jobs a second these cores can take; and the share of it reached."""
+    limit = CORES / (day["cpu_ms_per_job"] / 1000)
+    print(
+        f"      {name}: {day['jobs_per_s']:.1f} jobs/s; limit {CORES} cores / {day['cpu_ms_per_job']:.1f} ms CPU a job "
+        f"(function, moto, proxy, simulator: one process) = {limit:.0f}/s; reached {day['jobs_per_s'] / limit:.0%}",
+        flush=True,
+    )
 
 
 def bench_cost(jobs: int) -> None:
@@ -424,6 +456,15 @@ def bench_cost(jobs: int) -> None:
             f"{ours['usd_per_1000_jobs'] / baseline['usd_per_1000_jobs']:.2f}",
             "",
         )
+        row(
+            f"DynamoDB write / read request units per job, {label}",
+            f"{ours['write_units']:.2f} / {ours['read_units']:.2f}",
+            f"{baseline['write_units']:.2f} / {baseline['read_units']:.2f}",
+            "",
+            "",
+        )
+        figures[f"dynamodb_write_units_per_job_{kind}_output_events"] = ours["write_units"]
+        figures[f"dynamodb_read_units_per_job_{kind}_output_events"] = ours["read_units"]
         row(
             f"USD a month at 10,000 jobs a day, {label}",
             f"${figures[f'usd_per_month_10000_jobs_a_day_{kind}_output_events']:.2f}",

@@ -1,8 +1,9 @@
 """AWS on this machine (LocalAws): moto's server for DynamoDB, SQS, SNS, S3 and EventBridge, the Bedrock simulator,
 and the resources of template.yaml created on them, with the names and settings the deployed function would see.
 
-What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically, deletes
-items whose TTL has passed (`expire_records`, on the stack's clock) and, if asked (`index_lag`), shows a write in
+What moto does not do and AWS does is modelled here: DynamoDB applies conditional writes atomically, counts the
+read and write request units each request costs (`consumed_capacity`, localrun.capacity), deletes items whose TTL
+has passed (`expire_records`, on the stack's clock) and, if asked (`index_lag`), shows a write in
 its global secondary indexes only some seconds after it was made; the function reaches AWS through a proxy
 (aws_proxy) that injects faults beneath the SDK and deduplicates SNS FIFO publishes on the stack's clock; S3's
 events reach the checks queue through moto's EventBridge and the template's own rule, but late, sometimes twice and
@@ -39,7 +40,7 @@ from moto.server import ThreadedMotoServer
 
 from bedrock_simulator import Simulator, SimulatorServer
 
-from . import index_lag, template
+from . import capacity, index_lag, template
 from .aws_proxy import AwsProxy
 from .durable_callbacks import DurableCallbacks
 from .index_lag import IndexLag
@@ -215,20 +216,24 @@ def _answer_without_delayed_acks() -> None:
 def _make_item_writes_atomic() -> None:
     """DynamoDB applies each conditional write atomically; moto's threaded server does not, so two
     concurrent UpdateItem calls can both pass one condition. The stack serialises moto's item writes so
-    that the tracker's exactly-once guarantees are tested against DynamoDB's real semantics."""
+    that the tracker's exactly-once guarantees are tested against DynamoDB's real semantics.
+
+    Once per process, marked on the class: later patches (index_lag's) wrap the same methods, so a mark on
+    the outermost function is not this patch's, and a second stack in the process (the bench's days) wrapped them
+    again: each write then took the lock inside itself and waited for good (tests/integration/test_stack_twice.py)."""
     from moto.dynamodb.models import DynamoDBBackend
 
+    if getattr(DynamoDBBackend, "_writes_serialised", False):
+        return
     for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
         original = getattr(DynamoDBBackend, name)
-        if getattr(original, "_serialised", False):
-            continue
 
         def serialised(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
             with _serialize_writes:
                 return _original(self, *args, **kwargs)
 
-        serialised._serialised = True  # type: ignore[attr-defined]
         setattr(DynamoDBBackend, name, serialised)
+    DynamoDBBackend._writes_serialised = True  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -276,6 +281,7 @@ class LocalAws:
         _keep_the_cause_of_a_task_failure()
         _name_each_execution_as_step_functions_does()
         index_lag.install()
+        capacity.install()  # after every other patch of moto's item writes: it counts what each one cost
         _answer_without_delayed_acks()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
@@ -334,6 +340,11 @@ class LocalAws:
         self.simulator.clock = clock
         self.proxy.state.clock = clock
         index_lag.current().clock = clock
+
+    def consumed_capacity(self, *, by_function: bool = True) -> dict[str, float]:
+        """The DynamoDB read and write request units (`read`, `write`) the requests on this stack's table have cost
+        so far, as DynamoDB charges them (localrun.capacity): the function's, or everyone else's."""
+        return capacity.consumed(self.resources.table_name, by_function=by_function)
 
     def expire_records(self) -> int:
         """Delete the items whose TTL attribute has passed on the stack's clock, as DynamoDB's TTL does (at some

@@ -1,17 +1,21 @@
-"""adv4: bench/prices.py's DynamoDB write units against DynamoDB's own rule for a table with global secondary
-indexes, on the items the tracker really writes (local stack) and the indexes the template really declares."""
+"""adv4: the DynamoDB units bench/prices.py charges against DynamoDB's own rules for a table with global secondary
+indexes, on the items the tracker really writes and reads (local stack) and the indexes the template really declares.
+
+The bench prices the units the local stack counts for each of the function's requests (localrun/capacity.py,
+LocalAws.consumed_capacity); these tests hold that count to the rules as written here, independently. They were
+strict xfails while the bench priced every write 2 units and every read 1."""
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-import pytest
-
 from bench import prices
+from localrun import capacity
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
 from localrun.template import template
@@ -50,11 +54,15 @@ def write_units(before: dict[str, Any] | None, after: dict[str, Any], indexes: l
     return units
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prices.WRITE_UNITS_PER_WRITE is 2 ('the table and its one index'), but the template's table has two "
-    "indexes and the tracker's writes change DueWork's keys: a record's first write costs 3 units, its ending 4",
-)
+def priced(stack: LocalAws, before: dict[str, float], operations: Counter[str]) -> dict[str, float]:
+    """What bench/prices.py charges for the function's requests since `before` (the stack's units then)."""
+    usage = prices.Usage()
+    prices.aws_usage(
+        usage, operations, sqs_messages=0, dynamodb_units=capacity.since(before, stack.consumed_capacity())
+    )
+    return usage.counts
+
+
 def test_the_write_units_priced_cover_what_the_tracker_s_writes_cost(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
@@ -67,21 +75,29 @@ def test_the_write_units_priced_cover_what_the_tracker_s_writes_cost(
     records = app.runtime.tracker.records
     job = stack.simulator.add(arn("costs0000001"), model_id="luma.ray-v2:0", seconds=600)
 
+    units, calls = stack.consumed_capacity(), stack.proxy.state.operations()
     app.runtime.handle(sqs_event(job))  # intake: the record's first write (one UpdateItem)
+    calls = stack.proxy.state.operations() - calls
+    assert calls["dynamodb:UpdateItem"] == 1, calls
+    first = priced(stack, units, calls)["dynamodb_write_request_unit"]
     created = records.get(job)
     assert created is not None
     stack.simulator.end(job)
     clock.advance(1)
     ended = app.runtime.tracker.bedrock.get(InvocationArn.parse(job))
     now = clock()
+    units, calls = stack.consumed_capacity(), stack.proxy.state.operations()
     records.observe(ended, now=now, next_check_at=now, lease_until=now + timedelta(minutes=1), existing_only=True)
+    calls = stack.proxy.state.operations() - calls
+    assert calls["dynamodb:UpdateItem"] == 1, calls
+    ending = priced(stack, units, calls)["dynamodb_write_request_unit"]
     recorded = records.get(job)  # the ending, as Tracker.observe writes it (one UpdateItem)
     assert recorded is not None
     assert recorded["status"] == "Completed"
 
-    priced = prices.WRITE_UNITS_PER_WRITE
     costs = {"first write": write_units(None, created, indexes), "ending": write_units(created, recorded, indexes)}
-    assert max(costs.values()) <= priced, costs
+    assert costs == {"first write": 3, "ending": 4}  # the table, and each index the write puts, changes or deletes
+    assert {"first write": first, "ending": ending} == costs
 
 
 def _attribute_size(value: dict[str, Any]) -> int:
@@ -95,19 +111,14 @@ def _attribute_size(value: dict[str, Any]) -> int:
     return len(json.dumps(raw).encode())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prices.READ_UNITS_PER_READ charges a Query 1 read unit, but a sweep's Query of the index is charged "
-    "by the bytes of all the items it returns (4 KB per unit, halved when eventually consistent)",
-)
 def test_the_read_units_priced_cover_a_sweep_s_query_of_due_work(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
     """DynamoDB Developer Guide, "Read consumption for Query": a Query consumes read units for the sum of the sizes
     of the items it returns (the projected attributes, for an index), rounded up to the next 4 KB, and an eventually
-    consistent read (every read of a global secondary index) half of that. bench/prices.py charges every Query
-    READ_UNITS_PER_READ = 1 unit, whatever it returned; the sweep's Query (RecordStore.due) reads pages of up to 500
-    items. Here 60 jobs in progress, one page of the DueWork index as the sweep asks for it."""
+    consistent read (every read of a global secondary index) half of that. bench/prices.py charged every Query 1
+    unit, whatever it returned; the sweep's Query (RecordStore.due) reads pages of up to 500 items. Here 60 jobs in
+    progress, one page of the DueWork index as the sweep asks for it."""
     for number in range(60):
         job = stack.simulator.add(arn(f"readcost{number:04d}"), model_id="luma.ray-v2:0", seconds=6 * 3600)
         app.runtime.handle(sqs_event(job))
@@ -115,8 +126,12 @@ def test_the_read_units_priced_cover_a_sweep_s_query_of_due_work(
     work = records.get(job)
     assert work is not None
     later = clock() + timedelta(days=1)  # everything due: the sweep's page, at its page size
+    units, calls = stack.consumed_capacity(), stack.proxy.state.operations()
     (page, *_) = list(records.due(str(work["work"]), now=later))
     assert len(page) == 60
+    calls = stack.proxy.state.operations() - calls
+    assert calls == Counter({"dynamodb:Query": 1}), calls
+    charged = priced(stack, units, calls)["dynamodb_read_request_unit"]
 
     answer = stack.client("dynamodb").query(
         TableName=resources.table_name,
@@ -130,4 +145,5 @@ def test_the_read_units_priced_cover_a_sweep_s_query_of_due_work(
         len(name.encode()) + _attribute_size(value) for item in answer["Items"] for name, value in item.items()
     )
     units = math.ceil(returned / 4096) / 2  # eventually consistent: half a unit per 4 KB
-    assert units <= prices.READ_UNITS_PER_READ, (returned, units)
+    assert units > 1  # more than the 1 unit a Query was priced before
+    assert charged == units, (returned, charged)

@@ -19,7 +19,7 @@ def test_lambda_bills_requests_and_gb_seconds_rounded_up_to_the_millisecond() ->
 def test_each_call_the_function_made_is_priced_by_its_service() -> None:
     usage = prices.Usage()
     operations = {
-        "dynamodb:UpdateItem": 3,
+        "dynamodb:UpdateItem": 3,  # charged by the units the stack counted, not per call
         "dynamodb:Query": 4,
         "dynamodb:GetItem": 1,
         "sns:Publish": 1,
@@ -28,23 +28,18 @@ def test_each_call_the_function_made_is_priced_by_its_service() -> None:
         "s3:GetObject": 1,
         "sqs:SendMessage": 7,  # counted as messages, with their receive and delete
     }
-    prices.aws_usage(usage, operations, sqs_messages=2)
+    prices.aws_usage(usage, operations, sqs_messages=2, dynamodb_units={"write": 10, "read": 2.5})
     assert usage.counts == {
-        "dynamodb_write_request_unit": 6,
-        "dynamodb_read_request_unit": 5,
+        "dynamodb_write_request_unit": 10,
+        "dynamodb_read_request_unit": 2.5,
         "sns_publish": 1,
         "eventbridge_event": 1,
         "s3_list": 1,
         "s3_get": 1,
         "sqs_request": 6,
     }
-    expected = 6 * 0.625e-6 + 5 * 0.125e-6 + 0.5e-6 + 1e-6 + 0.005e-3 + 0.0004e-3 + 6 * 0.4e-6
+    expected = 10 * 0.625e-6 + 2.5 * 0.125e-6 + 0.5e-6 + 1e-6 + 0.005e-3 + 0.0004e-3 + 6 * 0.4e-6
     assert usage.dollars() == pytest.approx(expected)
-
-
-def test_a_batch_write_is_refused_rather_than_priced_as_one_unit() -> None:
-    with pytest.raises(ValueError, match="count its items"):
-        prices.aws_usage(prices.Usage(), {"dynamodb:BatchWriteItem": 1}, sqs_messages=0)
 
 
 def test_a_count_without_a_price_is_refused() -> None:
