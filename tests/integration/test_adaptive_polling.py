@@ -12,7 +12,7 @@ from types import ModuleType
 
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
-from tests.helpers import arn, sqs_event
+from tests.helpers import arn, patient_session, sqs_event
 from tracking.invocations import Invocation
 from tracking.runtime import Runtime
 
@@ -68,7 +68,7 @@ def test_a_sweep_skips_without_a_call_what_cannot_have_ended_and_asks_at_each_fo
 def test_due_work_is_taken_most_overdue_first(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
-    one_at_a_time = Runtime.build(replace(app.runtime.settings, concurrency=1), clock=clock)
+    one_at_a_time = Runtime.build(replace(app.runtime.settings, concurrency=1), clock=clock, session=patient_session())
     jobs = [arn(f"order{i:07d}") for i in range(5)]
     for job in [jobs[2], jobs[0], jobs[4], jobs[1], jobs[3]]:  # submitted in this order: first due in this order
         stack.simulator.add(job, seconds=3600, output_uri=UNHEARD)
@@ -95,7 +95,7 @@ def test_a_new_environment_judges_from_the_durations_every_environment_saved(
     warm.handle({})  # asks (its first due time) and saves what it learned: 30 new durations are worth a write
     assert warm.tracker.records.state()["durations"]["amazon.nova-reel-v1:1"].count(",") == 29
     clock.advance(SWEEP)
-    fresh = Runtime.build(warm.settings, clock=clock)
+    fresh = Runtime.build(warm.settings, clock=clock, session=patient_session())
     assert fresh.tracker.durations.seen("amazon.nova-reel-v1:1") == []
 
     assert fresh.handle({})["outcomes"] == {"waiting": 1}  # not asked: nowhere near 900 s, no forced check due
@@ -118,7 +118,7 @@ def test_a_sweep_that_could_not_ask_about_everything_due_leaves_the_next_to_ask_
     stack.simulator.inject("GetAsyncInvoke", Fault(code="ThrottlingException", count=clients.BEDROCK.attempts))
     assert runtime.handle({})["errors"] == {"throttled": 1}
     clock.advance(SWEEP)
-    fresh = Runtime.build(runtime.settings, clock=clock)
+    fresh = Runtime.build(runtime.settings, clock=clock, session=patient_session())
     teach(fresh, 900)
 
     assert runtime.handle({})["outcomes"] == {"in_progress": 1}  # asked: its forced check was never made

@@ -7,14 +7,16 @@ from types import ModuleType
 from typing import Any
 
 from localrun.stack import LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, sqs_event, start_on_bedrock
+from tests.helpers import PAST_THE_FLOOR, patient_session, sqs_event, start_on_bedrock
 from tracking.runtime import Runtime
 
 
 def discovering(app: ModuleType, **changes: Any) -> Runtime:
     """The app's runtime with discovery on, on the test's clock."""
     return Runtime.build(
-        replace(app.runtime.settings, discovery_regions=("us-east-1",), **changes), clock=app.runtime.clock
+        replace(app.runtime.settings, discovery_regions=("us-east-1",), **changes),
+        clock=app.runtime.clock,
+        session=patient_session(),
     )
 
 

@@ -9,7 +9,7 @@ from types import ModuleType
 from localrun.aws_proxy import Fault
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
-from tests.helpers import Invoke, arn, fail_on_the_wire, sqs_event
+from tests.helpers import Invoke, arn, fail_on_the_wire, patient_session, sqs_event
 from tests.integration.test_sweep import record_of
 
 
@@ -100,7 +100,7 @@ def test_a_failed_publish_is_retried_without_putting_the_event_again(
 def test_with_no_bus_named_nothing_is_put(stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock) -> None:
     from tracking.runtime import Runtime
 
-    runtime = Runtime.build(replace(app.runtime.settings, event_bus_name=""), clock=clock)
+    runtime = Runtime.build(replace(app.runtime.settings, event_bus_name=""), clock=clock, session=patient_session())
     assert [channel.name for channel in runtime.tracker.channels] == ["notification", "callbacks"]
     job = ended(stack, "busnothing01")
 

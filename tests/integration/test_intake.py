@@ -9,7 +9,16 @@ import pytest
 
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, Invoke, LogLines, arn, fail_on_the_wire, load_event, sqs_event
+from tests.helpers import (
+    PAST_THE_FLOOR,
+    Invoke,
+    LogLines,
+    arn,
+    fail_on_the_wire,
+    load_event,
+    patient_session,
+    sqs_event,
+)
 from tracking import clients
 
 
@@ -113,7 +122,7 @@ def test_arn_that_bedrock_rejects_is_reported(
     # another account admitted by AllowedInvocationAccounts, but the role cannot read its invocations
     settings = replace(app.runtime.settings, allowed_accounts=frozenset({"123456789012", "999999999999"}))
 
-    response = Runtime.build(settings).handle(sqs_event(invocation_arn))
+    response = Runtime.build(settings, session=patient_session()).handle(sqs_event(invocation_arn))
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
     (line,) = logs.where(messageId="message-0", message="submission not tracked")

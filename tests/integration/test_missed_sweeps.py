@@ -8,7 +8,7 @@ from types import ModuleType
 
 from localrun.clock import Clock
 from localrun.stack import LocalAws, Resources
-from tests.helpers import arn, sqs_event
+from tests.helpers import arn, patient_session, sqs_event
 from tests.integration.test_adaptive_polling import SWEEP, UNHEARD, teach
 from tracking.runtime import Runtime
 
@@ -25,7 +25,7 @@ def test_a_new_environment_after_missed_sweeps_makes_the_forced_check_that_fell_
     clock.advance(SWEEP)
     assert warm.handle({})["stoppedEarly"] is False  # a complete sweep; it saves the durations it learned
     clock.advance(420 - SWEEP)  # the sweeps at 120 to 360 s never ran
-    fresh = Runtime.build(warm.settings, clock=clock)
+    fresh = Runtime.build(warm.settings, clock=clock, session=patient_session())
     calls = stack.simulator.calls["GetAsyncInvoke"]
 
     assert fresh.handle({})["outcomes"] == {"in_progress": 1}

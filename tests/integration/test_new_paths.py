@@ -18,7 +18,7 @@ from typing import Any
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import EventDelivery, LocalAws, Resources
-from tests.helpers import arn, sqs_event, start_on_bedrock
+from tests.helpers import arn, patient_session, sqs_event, start_on_bedrock
 from tests.integration.test_adaptive_polling import UNHEARD, teach
 from tracking.invocations import parse_iso
 from tracking.runtime import Runtime
@@ -206,7 +206,7 @@ def test_a_few_durations_are_saved_for_every_environment_once_the_first_has_wait
     assert outcomes.get("notified", 0) + outcomes.get("notification_pending", 0) == 12
 
     def a_new_environment_times_a_job(name: str) -> bool:
-        fresh = Runtime.build(replace(learner.settings), clock=clock)
+        fresh = Runtime.build(replace(learner.settings), clock=clock, session=patient_session())
         before = stack.proxy.state.operations()["sqs:SendMessage"]  # a timer: a delayed message on the wire
         fresh.handle(sqs_event(stack.simulator.add(arn(name), seconds=3600, output_uri=UNHEARD)))
         return stack.proxy.state.operations()["sqs:SendMessage"] > before
@@ -222,7 +222,11 @@ def test_a_few_durations_are_saved_for_every_environment_once_the_first_has_wait
 
 
 def discovering(app: ModuleType) -> Runtime:
-    return Runtime.build(replace(app.runtime.settings, discovery_regions=("us-east-1",)), clock=app.runtime.clock)
+    return Runtime.build(
+        replace(app.runtime.settings, discovery_regions=("us-east-1",)),
+        clock=app.runtime.clock,
+        session=patient_session(),
+    )
 
 
 def test_a_job_listed_after_the_watermark_with_an_earlier_submission_time_is_discovered(

@@ -11,7 +11,7 @@ from types import ModuleType
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaDriver
 from localrun.stack import EventDelivery, LocalAws, Resources
-from tests.helpers import PAST_THE_FLOOR, arn, sqs_event, start_on_bedrock
+from tests.helpers import PAST_THE_FLOOR, arn, patient_session, sqs_event, start_on_bedrock
 from tests.integration.test_adaptive_polling import UNHEARD, teach
 
 
@@ -159,7 +159,7 @@ def test_an_environment_that_only_takes_submissions_sets_timers_from_what_others
     teach(learned, 30)
     job = stack.simulator.add(arn("otherlearned"), seconds=3600)
     learned.handle({})  # a sweep: it saves what it learned
-    fresh = Runtime.build(replace(learned.settings), clock=clock)
+    fresh = Runtime.build(replace(learned.settings), clock=clock, session=patient_session())
 
     fresh.handle(sqs_event(job))
 

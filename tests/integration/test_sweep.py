@@ -249,6 +249,7 @@ def test_an_invocation_running_far_longer_than_expected_is_reported_overdue(
     later = Runtime.build(
         replace(app.runtime.settings, overdue_minutes=30),
         clock=lambda: datetime.now(UTC) + timedelta(minutes=31),
+        session=patient_session(),
     )
 
     assert later.handle(sqs_event(invocation)) == {"batchItemFailures": []}

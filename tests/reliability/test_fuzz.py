@@ -201,7 +201,9 @@ def test_a_trustworthy_answer_is_recorded_and_notified_once_and_any_other_change
 
     world.resources = world.stack.new_resources()  # a fresh table and topic for each example
     world.settings = replace(world.settings, table_name=world.resources.table_name, topic_arn=world.resources.topic_arn)
-    tracked = Runtime.build(world.settings, clock=world.clock, bedrock_client=FakeBedrock(_running()))
+    tracked = Runtime.build(
+        world.settings, clock=world.clock, bedrock_client=FakeBedrock(_running()), session=world.patient_clients
+    )
     deadline = world.clock() + timedelta(seconds=60)
     tracked.tracker.check(InvocationArn.parse(GOOD_ARN), deadline=deadline)
     before = world.record(GOOD_ARN)
@@ -210,7 +212,9 @@ def test_a_trustworthy_answer_is_recorded_and_notified_once_and_any_other_change
         trusted = True
     except UnexpectedAnswer:
         trusted = False
-    runtime = Runtime.build(world.settings, clock=world.clock, bedrock_client=FakeBedrock(answer))
+    runtime = Runtime.build(
+        world.settings, clock=world.clock, bedrock_client=FakeBedrock(answer), session=world.patient_clients
+    )
 
     for _ in range(2):  # asked twice: an ending is notified once
         try:
