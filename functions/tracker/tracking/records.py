@@ -466,7 +466,8 @@ class RecordStore:
             "refused": REFUSED,
             "now": iso(now),
         }
-        extra = [key for key in [*sent, *abandoned, *gone] if key.startswith(CALLBACK_PREFIX)][CALLBACKS_PER_WRITE:]
+        named = dict.fromkeys(key for key in [*sent, *abandoned, *gone, *unanswered] if key.startswith(CALLBACK_PREFIX))
+        extra = list(named)[CALLBACKS_PER_WRITE:]
         for first in range(0, len(extra), CALLBACKS_PER_WRITE):
             self._mark_callbacks(
                 arn,
@@ -474,11 +475,13 @@ class RecordStore:
                 sent=sent,
                 abandoned=abandoned,
                 gone=gone,
+                unanswered=unanswered,
                 values=values,
             )
         sent = {key: sent_id for key, sent_id in sent.items() if key not in extra}
         abandoned = tuple(key for key in abandoned if key not in extra)
         gone = tuple(key for key in gone if key not in extra)
+        unanswered = tuple(key for key in unanswered if key not in extra)
         assignments, removals, additions = [], [], []
         for channel, sent_id in sent.items():
             if channel.startswith(CALLBACK_PREFIX):
@@ -536,18 +539,21 @@ class RecordStore:
         sent: dict[str, str],
         abandoned: tuple[str, ...],
         gone: tuple[str, ...],
+        unanswered: tuple[str, ...],
         values: dict[str, Any],
     ) -> None:
-        """Mark the callbacks `keys` (among `sent`, `abandoned`, `gone`) in one write of their own, each still pending
-        and the ending still being notified, as mark_delivered's own write would; AlreadyDone if not."""
+        """Mark the callbacks `keys` (among `sent`, `abandoned`, `gone`, `unanswered`) in one write of their own, each
+        still pending and the ending still being notified, as mark_delivered's own write would; AlreadyDone if not."""
         assignments: list[str] = []
         for key in sorted(keys):
             if key in sent:
                 assignments += [f"#{key}.#state = :published", f"#{key}.#resumedAt = :now"]
-            else:
+            elif key in abandoned or key in gone:
                 assignments.append(f"#{key}.#state = {':refused' if key in abandoned else ':gone'}")
+            if key in unanswered:
+                assignments.append(f"#{key}.#unanswered = :true")
         condition = " AND ".join(["#work = :notify", *(f"#{key}.#state = :pending" for key in sorted(keys))])
-        self._update(arn, "SET " + ", ".join(assignments), condition, {**values, "gone": GONE})
+        self._update(arn, "SET " + ", ".join(assignments), condition, {**values, "gone": GONE, "true": True})
 
     @staticmethod
     def _delivered(
