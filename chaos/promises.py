@@ -5,8 +5,10 @@ and the events that led there.
   excused only if it rests in the intake dead-letter queue after failing maxReceiveCount times in the function);
 - not_dead_lettered_unrun: no intake message dead-lettered by receives the function never ran (Lambda throttling
   an event source mapping's batches, which count toward maxReceiveCount: issue 19's tenth defect);
-- once: a FIFO topic delivers each ending exactly once; a standard topic, and the bus, twice only in the documented
-  window (a publish or put whose answer was lost, or recording it failed or died after it was sent);
+- once: a FIFO topic delivers each ending exactly once, but twice when a publish was taken without the tracker
+  knowing and SNS refused every retry for the 5 minutes of its deduplication window (guarantees.md says so); a
+  standard topic, and the bus, twice only in the documented window (a publish or put whose answer was lost, or
+  recording it failed or died after it was sent);
 - event_put: with a bus, each ending put there at least once;
 - polling_bound: no job in progress (once recorded) goes longer between two questions to Bedrock than
   MaxPollIntervalSeconds plus one sweep period, plus exactly what the schedule's own outages add (no sweep run
@@ -49,7 +51,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tracking.callbacks import FAILED_ERROR, Callback
-from tracking.lifecycle import LEARN_EVERY
+from tracking.lifecycle import LEARN_EVERY, WINDOW_RETRY
 from tracking.polling import LEARN_AFTER
 
 from .workflows import FAILED as CALLBACK_FAILED
@@ -59,6 +61,7 @@ from .world import Facts, Job
 RECHECKS = timedelta(seconds=35)  # 5 + 10 + 20 s: how long an output's event keeps asking
 ASKED_AT = tuple(timedelta(seconds=s) for s in (0, 5, 15, 35))  # when an output's event asks, from its arrival
 RUN = timedelta(seconds=60)  # the function's timeout: a sweep asks somewhere within its run
+FIFO_WINDOW = timedelta(minutes=5)  # SNS FIFO drops a repeat of a deduplication id within 5 minutes of the first
 SLACK = timedelta(seconds=15)  # batching windows, and the calls a check makes before it publishes
 # The tracker predicts from the durations it learned (its own environment's, and those shared), not all the world's:
 # a timer is expected only for a job this much younger than the longest its model's jobs ran.
@@ -161,7 +164,7 @@ class Judge:
         if delivered == 0:
             self._break("notified", job, f"its ending ({status}) never reached the topic's subscriber")
         self._promise()
-        if delivered > 1 and (f.fifo or job.arn not in f.faults.window):
+        if delivered > 1 and (f.fifo or job.arn not in f.faults.window) and not self._refused_through_window(job):
             where = "a FIFO topic" if f.fifo else "a standard topic, outside the documented window"
             self._break("once", job, f"delivered {delivered} times on {where} (defect 7 if FIFO)")
         record = f.records.get(job.arn, {})
@@ -326,6 +329,36 @@ class Judge:
         if len(seen) < LEARN_AFTER:
             return None
         return timedelta(seconds=seen[int(0.9 * (len(seen) - 1))] if heard else seen[-1])
+
+    def _refused_through_window(self, job: Job) -> bool:
+        """The one double delivery a FIFO topic allows (guarantees.md): a publish taken without the tracker knowing
+        (its answer lost, or its recording failed), then every retry inside SNS's 5-minute deduplication window
+        refused, the tracker retrying to its end (a single retry in the window, refused, is defect 7), so that the
+        retry finally accepted comes after the window and is delivered again. Only on the job's own trail, twice."""
+        f = self.f
+        if f.notifications.get((job.arn, "Completed"), 0) + f.notifications.get((job.arn, "Failed"), 0) > 2:
+            return False
+        attempts = [
+            (e.at, e.kind == "sns_fault" and e.detail.startswith("Publish: error"))
+            for e in f.trail.entries
+            if job.arn in e.subjects
+            and (
+                (e.kind == "sns_fault" and e.detail.startswith("Publish:"))
+                or (e.kind == "sent_ending" and e.detail.startswith("Publish"))
+            )
+        ]
+        taken = [at for at, refused in attempts if not refused]
+        if job.arn not in f.faults.window or not taken:
+            return False
+        closes = taken[0] + FIFO_WINDOW
+        inside = sorted((at, refused) for at, refused in attempts if taken[0] < at <= closes)
+        # refused to the end, the tracker retrying every WINDOW_RETRY from its first retry (at the lease's end) until
+        # the window closed: sweeps' retries a minute or more apart are defect 7, not this
+        times = [at for at, _ in inside]
+        every = WINDOW_RETRY + SLACK
+        kept_trying = bool(times) and times[-1] >= closes - every
+        kept_trying = kept_trying and all(later - earlier <= every for earlier, later in itertools.pairwise(times))
+        return kept_trying and all(refused for _, refused in inside)
 
     def _troubled(self, arn: str, low: datetime, high: datetime) -> bool:
         invocation_id = arn.rsplit("/", 1)[-1]
