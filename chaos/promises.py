@@ -281,8 +281,14 @@ class Judge:
         # two copies of one timer number are one series: the record holds the number, and the copy that comes
         # second finds it moved on and is dropped without a call (an intake delivered twice sets timer 1 twice)
         spans = [(sent, f.timer_received.get(mid, f.end), number) for mid, sent, _, number in timers]
+
+        def stale(received: datetime, number: int) -> bool:
+            """A copy whose number the series had passed when it came: the record's number drops it (a resubmission
+            with another callback sets timer 1 again, and the first copy may then come after timer 2 is set)."""
+            return any(n > number and s < received for s, _, n in spans)
+
         for sent, _, _ in spans:
-            flying = {number for s, r, number in spans if s <= sent < r}
+            flying = {number for s, r, number in spans if s <= sent < r and not stale(r, number)}
             if len(flying) > 1:
                 self._break(
                     "one_timer_series",
@@ -302,6 +308,8 @@ class Judge:
                 continue  # it ended, or a heard job's second timer was its last
             if got < recorded:
                 continue  # set by an intake whose write failed: no record holds the series yet (intake sets anew)
+            if stale(got, number):
+                continue  # its series had moved past it: dropped, rightly setting nothing
             age = got - job.submitted
             horizon = self._horizon(job.model, got, heard=work == "listen")
             if horizon is None or age + MARGIN >= horizon:
