@@ -41,7 +41,7 @@ def test_check_bucket_does_not_call_a_bucket_of_another_account_heard(
     stack: LocalAws, resources: Resources, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # S3 answers 403 to a request whose ExpectedBucketOwner is not the bucket's owner (moto does not check it)
-    fail_on_the_wire(stack, "s3", "GetObject", code="AccessDenied", status=403)
+    fail_on_the_wire(stack, "s3", "GetBucketLocation", code="AccessDenied", status=403)
 
     assert main(cli(resources, "check-bucket", resources.bucket)) == 1
 
