@@ -1,0 +1,140 @@
+"""adv6: the `unanswered` note on a callback (records.Record.unanswered), against how botocore and AWS behave.
+
+1. The Resumer keeps, per thread, whether an attempt of "the call in progress" lost its answer, reset by botocore's
+   `before-call` event. botocore emits `before-call` only once the request is built (botocore/client.py
+   `_make_api_call`: `before-call.{service}.{operation}` after `_convert_to_request_dict`), so a send that fails
+   before it calls the service leaves the flag of the call before it. Lifecycle._send_each raises OutOfTime
+   (`_require`) before every callback after the first when the run's time is short, and asks
+   `channel.may_have_sent(exc)` of that OutOfTime: after a callback whose first attempt lost its answer (the very
+   call that spends the run's time: STATES' read timeout, twice), the next callback, never sent, is noted
+   `unanswered`. A later refusal of it as closed then reads as sent: a workflow whose task ended without the
+   tracker (Step Functions answers a closed or stopped task's token with TaskTimedOut: "The task token has either
+   expired or the task associated with the token has already been closed", SendTaskSuccess, Step Functions API
+   reference) is recorded `published` and counted in CallbacksResumed, not CallbacksGone.
+"""
+
+from __future__ import annotations
+
+import json
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from localrun.aws_proxy import Fault
+from localrun.clock import Clock
+from localrun.lambda_driver import LambdaContext
+from localrun.stack import LocalAws, Resources
+from tests.helpers import PAST_THE_FLOOR, arn, sqs_event
+from tests.integration.test_intake import record_of
+from tests.integration.test_local_workflows import ended, handed_over, start
+from tracking.callbacks import TASK_TOKEN, Callback
+from tracking.channels.callback import Callbacks
+from tracking.clients import DYNAMODB, STATES
+from tracking.records import GONE, PUBLISHED, Record, callback_key
+
+TIMEOUT = 60.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="adv6: an OutOfTime before a callback's send reads the previous call's lost answer: noted unanswered",
+)
+def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    job = stack.simulator.add(arn("adv6oftime01"))
+    executions, bodies = [], []
+    for _ in range(2):  # two workflows wait on the one job
+        executions.append(start(stack, resources, job))
+        bodies.append(handed_over(stack, resources))
+    keys = [callback_key(Callback(TASK_TOKEN, body[TASK_TOKEN])) for body in bodies]
+
+    def run(event: dict[str, Any]) -> Any:
+        return app.lambda_handler(event, LambdaContext(timeout=TIMEOUT, clock=clock))
+
+    assert run(sqs_event(*(json.dumps(body) for body in bodies))) == {"batchItemFailures": []}
+    stack.simulator.end(job)
+    clock.advance(PAST_THE_FLOOR)
+
+    # The first SendTaskSuccess is taken, its answer lost (botocore resends it: refused as closed, read as sent). A
+    # lost answer costs STATES' read timeout per attempt; with the run's other work, it leaves less than the next
+    # callback needs (a Step Functions call and the write after it), so the next one is not started.
+    (channel,) = [c for c in app.runtime.tracker.channels if isinstance(c, Callbacks)]
+    started = clock()
+    spent: list[bool] = []
+
+    def time_passes(caught_exception: Exception | None = None, **_: Any) -> None:
+        if caught_exception is not None and not spent:
+            spent.append(True)
+            deadline = started.timestamp() + TIMEOUT
+            left = (STATES.worst_case + DYNAMODB.worst_case).total_seconds() - 1
+            clock.advance(deadline - left - clock().timestamp())
+
+    channel.resumer.states.meta.events.register("needs-retry", time_passes)
+    lost = stack.proxy.inject(Fault("states", "SendTaskSuccess", action="drop", times=1))
+    run({})
+    assert lost.hits == 1
+    assert spent
+
+    item = record_of(stack, resources, job)
+    assert item is not None
+    record = Record.of(item)
+    states = {key: record.channels[key] for key in keys}
+    assert sorted(states.values()) == ["pending", PUBLISHED], states  # one resumed, one never sent
+    (never_sent,) = [key for key in keys if states[key] == "pending"]
+    assert stack.proxy.state.operations()["states:SendTaskSuccess"] == 2  # the first callback's two attempts only
+    assert never_sent not in record.unanswered, "a callback never sent is noted as one whose send had no answer"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="adv6: the callback noted unanswered though never sent is then recorded published when its task is closed",
+)
+def test_a_workflow_closed_without_the_tracker_whose_callback_was_never_sent_is_recorded_gone(
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    job = stack.simulator.add(arn("adv6oftime02"))
+    executions, bodies = [], []
+    for _ in range(2):
+        executions.append(start(stack, resources, job))
+        bodies.append(handed_over(stack, resources))
+    keys = [callback_key(Callback(TASK_TOKEN, body[TASK_TOKEN])) for body in bodies]
+
+    def run(event: dict[str, Any]) -> Any:
+        return app.lambda_handler(event, LambdaContext(timeout=TIMEOUT, clock=clock))
+
+    assert run(sqs_event(*(json.dumps(body) for body in bodies))) == {"batchItemFailures": []}
+    stack.simulator.end(job)
+    clock.advance(PAST_THE_FLOOR)
+    (channel,) = [c for c in app.runtime.tracker.channels if isinstance(c, Callbacks)]
+    started = clock()
+    spent: list[bool] = []
+
+    def time_passes(caught_exception: Exception | None = None, **_: Any) -> None:
+        if caught_exception is not None and not spent:
+            spent.append(True)
+            deadline = started.timestamp() + TIMEOUT
+            left = (STATES.worst_case + DYNAMODB.worst_case).total_seconds() - 1
+            clock.advance(deadline - left - clock().timestamp())
+
+    channel.resumer.states.meta.events.register("needs-retry", time_passes)
+    stack.proxy.inject(Fault("states", "SendTaskSuccess", action="drop", times=1))
+    run({})
+    item = record_of(stack, resources, job)
+    assert item is not None
+    (never_sent,) = [key for key in keys if Record.of(item).channels[key] == "pending"]
+    # Its task ends without the tracker: closed by another party (as its TimeoutSeconds would, which moto runs on
+    # wall time), so no send of the tracker's can resume it: Step Functions refuses the token from now on.
+    execution = executions[keys.index(never_sent)]
+    token = bodies[keys.index(never_sent)][TASK_TOKEN]
+    stack.client("stepfunctions").send_task_failure(taskToken=token, error="Task.Closed", cause="not the tracker")
+    assert ended(stack, execution)["status"] == "FAILED"
+
+    clock.advance(600)
+    run({})  # the sweep sends it: refused as closed
+
+    after = record_of(stack, resources, job)
+    assert after is not None
+    assert stack.proxy.state.operations()["states:SendTaskSuccess"] == 3  # the sweep's send, refused
+    assert Record.of(after).channels[never_sent] == GONE, "a workflow the tracker never resumed recorded as resumed"
