@@ -19,8 +19,6 @@ import json
 from types import ModuleType
 from typing import Any
 
-import pytest
-
 from localrun.aws_proxy import Fault
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaContext
@@ -36,10 +34,6 @@ from tracking.records import GONE, PUBLISHED, Record, callback_key
 TIMEOUT = 60.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adv6: an OutOfTime before a callback's send reads the previous call's lost answer: noted unanswered",
-)
 def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
@@ -87,10 +81,6 @@ def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
     assert never_sent not in record.unanswered, "a callback never sent is noted as one whose send had no answer"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adv6: the callback noted unanswered though never sent is then recorded published when its task is closed",
-)
 def test_a_workflow_closed_without_the_tracker_whose_callback_was_never_sent_is_recorded_gone(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:

@@ -511,15 +511,17 @@ class Tracker:
         sends = _Sends()
         budgeted: set[Channel] = set()  # each channel's first send is in _send_time; a further one checks the time
         for channel, key in pending:
+            attempted = False  # an OutOfTime before the send sent nothing (the channel's last call may have)
             try:
                 if channel in budgeted:
                     self._require(channel.worst_case + DYNAMODB.worst_case, deadline)
                 budgeted.add(channel)
+                attempted = True
                 sends.sent[key] = channel.send(record, message, key)
             except TrackerError as exc:
                 refusal = channel.refusal(exc)
                 channel.not_sent(record.arn, exc, refusal)
-                if channel.may_have_sent(exc):
+                if attempted and channel.may_have_sent(exc):
                     sends.unanswered.append(key)  # a callback it may have resumed: noted on its state
                 if refusal is Refusal.GONE:
                     sends.gone.append(key)
