@@ -17,7 +17,17 @@ from .errors import AlreadyDone, OutOfTime, TrackerError, UnknownInvocation
 from .invocations import COMPLETED, FAILED, Invocation, InvocationArn, iso, parse_iso
 from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
-from .records import LISTEN, POLL, TIMED, DueItem, Record, RecordStore, invocation_id
+from .records import (
+    CALLBACK_PREFIX,
+    CALLBACKS_PER_WRITE,
+    LISTEN,
+    POLL,
+    TIMED,
+    DueItem,
+    Record,
+    RecordStore,
+    invocation_id,
+)
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
     INVOCATIONS_COMPLETED,
@@ -510,11 +520,14 @@ class Tracker:
         message = self.notifier.message(record) if pending else {}
         sends = _Sends()
         budgeted: set[Channel] = set()  # each channel's first send is in _send_time; a further one checks the time
+        named = 0  # the callbacks so far: mark_delivered records CALLBACKS_PER_WRITE of them a write
         for channel, key in pending:
             attempted = False  # an OutOfTime before the send sent nothing (the channel's last call may have)
+            named += key.startswith(CALLBACK_PREFIX)
             try:
                 if channel in budgeted:
-                    self._require(channel.worst_case + DYNAMODB.worst_case, deadline)
+                    writes = max(1, -(-named // CALLBACKS_PER_WRITE))  # to record what went, this one too
+                    self._require(channel.worst_case + DYNAMODB.worst_case * writes, deadline)
                 budgeted.add(channel)
                 attempted = True
                 sends.sent[key] = channel.send(record, message, key)
