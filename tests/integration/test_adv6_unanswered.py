@@ -19,6 +19,8 @@ import json
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 from localrun.aws_proxy import Fault
 from localrun.clock import Clock
 from localrun.lambda_driver import LambdaContext
@@ -184,3 +186,58 @@ def test_an_ending_sent_to_a_hundred_callbacks_is_recorded_before_the_lambdas_de
     assert gone == [], f"{len(gone)} workflows resumed recorded gone ({len(not_marked)} not recorded by their run)"
     assert not_marked == []
     assert sorted(resumed(stack)[SUCCESS]) == sorted(ids)  # each workflow once
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="adv6: a callback added while sending makes mark_delivered write twice; the run keeps one write's time",
+)
+def test_a_callback_added_while_sending_near_the_deadline_leaves_the_one_resumed_recorded(
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    """3. mark_delivered's finishing write counts the callbacks (`size(#callbacks) = :known`); where one was added
+    while sending (add_callback under the lease), DynamoDB refuses it (ConditionalCheckFailedException) and a second
+    write records what went and leaves the ending due. The run kept one write's worst case (12 s) for recording
+    (_send_time, _require): a first write that loses one attempt to its timeouts (connect 1 s + read 2 s,
+    clients.DYNAMODB) leaves less than the second needs, the client does not start it (OutOfTime), and the run ends
+    "published but not marked". The next sweep sends the first callback again: refused as closed (Lambda's
+    CallbackTimeoutException, "already been closed"), it is recorded gone though this run resumed it."""
+    job = stack.simulator.add(arn("adv6added001"))
+    first, added = stack.durable.open(), stack.durable.open()
+
+    def run(event: dict[str, Any]) -> Any:
+        return app.lambda_handler(event, LambdaContext(timeout=TIMEOUT, clock=clock))
+
+    assert run(sqs_event(waiting(job, first))) == {"batchItemFailures": []}
+    stack.simulator.end(job)
+    clock.advance(PAST_THE_FLOOR)
+    (channel,) = [c for c in app.runtime.tracker.channels if isinstance(c, Callbacks)]
+    records = app.runtime.tracker.records
+    started = clock().timestamp()
+    done: list[str] = []
+
+    def another_submission_comes(**_: Any) -> None:
+        if "added" not in done:
+            done.append("added")
+            assert records.add_callback(job, Callback(CALLBACK_ID, added), now=clock(), lease_until=clock()) is None
+            # the send took what was planned for it: a write's worst case and a second are left
+            clock.advance(started + TIMEOUT - DYNAMODB.worst_case.total_seconds() - 1 - clock().timestamp())
+
+    def a_write_loses_an_attempt(request: Any = None, **_: Any) -> None:
+        if request is not None and b"resumedAt" in (request.body or b"") and "write" not in done:
+            done.append("write")
+            clock.advance(3)
+
+    channel.resumer.durable.meta.events.register("before-send.lambda", another_submission_comes)
+    records.client.meta.events.register("before-send.dynamodb.UpdateItem", a_write_loses_an_attempt)
+    run({})
+    assert done == ["added", "write"]
+    assert resumed(stack)[SUCCESS] == [first]
+
+    clock.advance(600)
+    run({})  # the ending is due: the added callback is sent, and what the record left pending
+    after = record_of(stack, resources, job)
+    assert after is not None
+    states = Record.of(after).channels
+    assert states[callback_key(Callback(CALLBACK_ID, added))] == PUBLISHED
+    assert states[callback_key(Callback(CALLBACK_ID, first))] == PUBLISHED, "a workflow resumed recorded gone"
