@@ -37,10 +37,15 @@ from tracking.records import CALLBACKS_PER_WRITE, GONE, MAX_CALLBACKS, PUBLISHED
 TIMEOUT = 60.0
 
 
-def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
-    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
-) -> None:
-    job = stack.simulator.add(arn("adv6oftime01"))
+def _two_waiting_with_the_run_spent_by_a_lost_answer(
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock, invocation_id: str
+) -> tuple[str, list[str], list[dict[str, Any]], list[str], Any, list[bool]]:
+    """Two workflows wait on one ended job; the first SendTaskSuccess of the next run will be taken with its answer
+    lost (botocore resends it: refused as closed, read as sent). A lost answer costs STATES' read timeout per
+    attempt; with the run's other work, it leaves less than the next callback needs (a Step Functions call and the
+    write after it), so the next one is not started. Returns the job, the executions, the submissions' bodies, the
+    callbacks' keys, a run of the function on the test's clock, and whether the time was spent."""
+    job = stack.simulator.add(arn(invocation_id))
     executions, bodies = [], []
     for _ in range(2):  # two workflows wait on the one job
         executions.append(start(stack, resources, job))
@@ -53,10 +58,6 @@ def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
     assert run(sqs_event(*(json.dumps(body) for body in bodies))) == {"batchItemFailures": []}
     stack.simulator.end(job)
     clock.advance(PAST_THE_FLOOR)
-
-    # The first SendTaskSuccess is taken, its answer lost (botocore resends it: refused as closed, read as sent). A
-    # lost answer costs STATES' read timeout per attempt; with the run's other work, it leaves less than the next
-    # callback needs (a Step Functions call and the write after it), so the next one is not started.
     (channel,) = [c for c in app.runtime.tracker.channels if isinstance(c, Callbacks)]
     started = clock()
     spent: list[bool] = []
@@ -69,6 +70,15 @@ def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
             clock.advance(deadline - left - clock().timestamp())
 
     channel.resumer.states.meta.events.register("needs-retry", time_passes)
+    return job, executions, bodies, keys, run, spent
+
+
+def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
+    stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
+) -> None:
+    job, _, _, keys, run, spent = _two_waiting_with_the_run_spent_by_a_lost_answer(
+        stack, resources, app, clock, "adv6oftime01"
+    )
     lost = stack.proxy.inject(Fault("states", "SendTaskSuccess", action="drop", times=1))
     run({})
     assert lost.hits == 1
@@ -87,31 +97,9 @@ def test_a_callback_never_sent_for_want_of_time_is_not_noted_unanswered(
 def test_a_workflow_closed_without_the_tracker_whose_callback_was_never_sent_is_recorded_gone(
     stack: LocalAws, resources: Resources, app: ModuleType, clock: Clock
 ) -> None:
-    job = stack.simulator.add(arn("adv6oftime02"))
-    executions, bodies = [], []
-    for _ in range(2):
-        executions.append(start(stack, resources, job))
-        bodies.append(handed_over(stack, resources))
-    keys = [callback_key(Callback(TASK_TOKEN, body[TASK_TOKEN])) for body in bodies]
-
-    def run(event: dict[str, Any]) -> Any:
-        return app.lambda_handler(event, LambdaContext(timeout=TIMEOUT, clock=clock))
-
-    assert run(sqs_event(*(json.dumps(body) for body in bodies))) == {"batchItemFailures": []}
-    stack.simulator.end(job)
-    clock.advance(PAST_THE_FLOOR)
-    (channel,) = [c for c in app.runtime.tracker.channels if isinstance(c, Callbacks)]
-    started = clock()
-    spent: list[bool] = []
-
-    def time_passes(caught_exception: Exception | None = None, **_: Any) -> None:
-        if caught_exception is not None and not spent:
-            spent.append(True)
-            deadline = started.timestamp() + TIMEOUT
-            left = (STATES.worst_case + DYNAMODB.worst_case).total_seconds() - 1
-            clock.advance(deadline - left - clock().timestamp())
-
-    channel.resumer.states.meta.events.register("needs-retry", time_passes)
+    job, executions, bodies, keys, run, _ = _two_waiting_with_the_run_spent_by_a_lost_answer(
+        stack, resources, app, clock, "adv6oftime02"
+    )
     stack.proxy.inject(Fault("states", "SendTaskSuccess", action="drop", times=1))
     run({})
     item = record_of(stack, resources, job)
