@@ -486,6 +486,7 @@ class Tracker:
                 gone=tuple(sends.gone),
                 callbacks=len(record.callbacks),
                 unanswered=tuple(sends.unanswered),
+                room_for_two=self._room_to_record(sends, deadline),
             )
         except AlreadyDone:
             logger.warning("notification was no longer pending when marked published", extra={"invocationArn": arn})
@@ -510,7 +511,7 @@ class Tracker:
         if not finished:
             self._retry_in_window(record, deadline, opened or attempted, unknown=unknown is not None, opened=opened)
             return Outcome.NOTIFICATION_PENDING
-        if not as_asked and self.timers is not None:  # a callback came while sending: its ending is due at once
+        if not as_asked and self.timers is not None:  # a callback came while sending, or no time to see: due at once
             self.timers.check_at(arn, timedelta(0), reason="notify")
         return Outcome.ABANDONED if abandoned else Outcome.NOTIFIED
 
@@ -552,6 +553,15 @@ class Tracker:
             else:
                 channel.sent(record, sends.sent[key], now=self.clock())
         return sends
+
+    def _room_to_record(self, sends: _Sends, deadline: datetime) -> bool:
+        """Whether the run has the time to record what went in two writes, should a callback have been added while
+        it sent (mark_delivered's finishing write then fails, and a second records what went): the time kept for
+        it (_send_time, _send_each) is one write's, and another's only as long as the sends took less than theirs."""
+        named = {*sends.sent, *sends.abandoned, *sends.gone, *sends.unanswered}
+        callbacks = sum(key.startswith(CALLBACK_PREFIX) for key in named)
+        splits = max(0, -(-(callbacks - CALLBACKS_PER_WRITE) // CALLBACKS_PER_WRITE))  # 25 callbacks a write
+        return self.clock() + DYNAMODB.worst_case * (splits + 2) <= deadline
 
     def _retry_in_window(
         self, record: Record, deadline: datetime, window: datetime, *, unknown: bool, opened: datetime | None = None

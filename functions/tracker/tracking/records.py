@@ -447,6 +447,7 @@ class RecordStore:
         gone: tuple[str, ...] = (),
         callbacks: int = 0,
         unanswered: tuple[str, ...] = (),
+        room_for_two: bool = True,
     ) -> bool:
         """What one run sent, in one write: each channel in `sent` (channel, or a callback's key: the id the service
         gave) is published, each in `abandoned` REFUSED, each callback in `gone` GONE (never to be sent).
@@ -458,7 +459,10 @@ class RecordStore:
         failure it stays leased (a send whose outcome is unknown: the lease settles it). Raises AlreadyDone if a
         channel sent or abandoned was not pending. `unanswered`: the callbacks whose send had no answer (it may have
         resumed the workflow: Record.unanswered). `unknown_at`: when a send whose outcome is unknown was made (kept
-        if an earlier one was: SNS's FIFO deduplication window counts from the first)."""
+        if an earlier one was: SNS's FIFO deduplication window counts from the first). Without `room_for_two` (the
+        run has time for one write, not for the second a callback added while sending calls for), a `finished`
+        ending is recorded as the second write would, due at once: whoever claims it next finds nothing pending, and
+        finishes it (False is returned)."""
         values: dict[str, Any] = {
             "notify": NOTIFY,
             "pending": PENDING,
@@ -513,7 +517,7 @@ class RecordStore:
         condition = " AND ".join(
             ["#work = :notify", *(f"{_state_path(key)} = :pending" for key in [*sent, *abandoned, *gone])]
         )
-        if finished:  # and no callback added since the record was read
+        if finished and room_for_two:  # and no callback added since the record was read
             values["known"] = callbacks
             counted = "size(#callbacks) = :known" if callbacks else "attribute_not_exists(#callbacks)"
             try:
@@ -524,7 +528,7 @@ class RecordStore:
                 pass
             else:
                 return True
-            # A callback came while sending: what went is recorded, and the ending is due again at once.
+        if finished:  # a callback came while sending, or may come: what went is recorded, the ending due at once
             values["due"] = epoch(now)
             assignments = [a for a in assignments if not a.startswith("#expiresAt")] + ["#dueAt = :due"]
             removals = []
