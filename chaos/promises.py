@@ -51,7 +51,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tracking.callbacks import FAILED_ERROR, Callback
-from tracking.lifecycle import LEARN_EVERY, WINDOW_RETRY
+from tracking.lifecycle import LEARN_EVERY, LEASE_MARGIN, WINDOW_RETRY
 from tracking.polling import LEARN_AFTER
 
 from .workflows import FAILED as CALLBACK_FAILED
@@ -364,7 +364,8 @@ class Judge:
         # the window closed: sweeps' retries a minute or more apart are defect 7, not this
         times = [at for at, _ in inside]
         every = WINDOW_RETRY + SLACK
-        kept_trying = bool(times) and times[-1] >= closes - every
+        # the first retry at the lease's end (the run's deadline and LEASE_MARGIN): one late retry is defect 7 too
+        kept_trying = bool(times) and times[0] <= taken[0] + RUN + LEASE_MARGIN + every and times[-1] >= closes - every
         kept_trying = kept_trying and all(later - earlier <= every for earlier, later in itertools.pairwise(times))
         return kept_trying and all(refused for _, refused in inside)
 

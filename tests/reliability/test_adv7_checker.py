@@ -73,7 +73,6 @@ def a_job() -> Job:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="adv7: _refused_through_window excuses one late refused retry (defect 7)")
 def test_a_fifo_ending_delivered_twice_after_one_late_retry_is_a_break() -> None:
     """SNS FIFO topics drop a repeat of a MessageDeduplicationId sent within the 5-minute deduplication interval
     ("subsequent messages within the deduplication scope and interval, with the same MessageDeduplicationId, are
