@@ -282,13 +282,14 @@ class Judge:
         # second finds it moved on and is dropped without a call (an intake delivered twice sets timer 1 twice)
         spans = [(sent, f.timer_received.get(mid, f.end), number) for mid, sent, _, number in timers]
 
-        def stale(received: datetime, number: int) -> bool:
+        def stale(sent: datetime, received: datetime, number: int) -> bool:
             """A copy whose number the series had passed when it came: the record's number drops it (a resubmission
-            with another callback sets timer 1 again, and the first copy may then come after timer 2 is set)."""
-            return any(n > number and s < received for s, _, n in spans)
+            with another callback sets timer 1 again, and the first copy may then come after timer 2 is set). Only a
+            copy already on its way when the higher number was set: one set after it is a second series."""
+            return any(n > number and sent <= s < received for s, _, n in spans)
 
         for sent, _, _ in spans:
-            flying = {number for s, r, number in spans if s <= sent < r and not stale(r, number)}
+            flying = {number for s, r, number in spans if s <= sent < r and not stale(s, r, number)}
             if len(flying) > 1:
                 self._break(
                     "one_timer_series",
@@ -302,13 +303,13 @@ class Judge:
         self._promise()
         first_seen = f.records.get(job.arn, {}).get("firstSeenAt")
         recorded = datetime.fromisoformat(str(first_seen).replace("Z", "+00:00")) if first_seen else f.end
-        for message_id, _, _, number in timers:
+        for message_id, sent, _, number in timers:
             got = f.timer_received.get(message_id)
             if got is None or got >= job.flips - timedelta(seconds=1) or (work == "listen" and number >= 2):
                 continue  # it ended, or a heard job's second timer was its last
             if got < recorded:
                 continue  # set by an intake whose write failed: no record holds the series yet (intake sets anew)
-            if stale(got, number):
+            if stale(sent, got, number):
                 continue  # its series had moved past it: dropped, rightly setting nothing
             age = got - job.submitted
             horizon = self._horizon(job.model, got, heard=work == "listen")

@@ -9,8 +9,6 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-import pytest
-
 from bench.day import START
 from chaos.faults import Faults, Rates
 from chaos.promises import Judge
@@ -121,7 +119,6 @@ def test_the_excuse_still_covers_retries_every_window_retry_refused_to_the_windo
     assert judge.broken == []
 
 
-@pytest.mark.xfail(strict=True, reason="adv7: `stale` excuses a timer set after a higher-numbered one (two series)")
 def test_a_second_series_set_after_a_higher_numbered_timer_is_a_break() -> None:
     """SQS delivers each timer (a delayed SendMessage) at least once, so the tracker keeps one series per job by the
     record's timer number (move_timer's conditional write): a copy whose number the record has passed is dropped
