@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
+
 from bench.day import START
 from chaos.faults import Faults, Rates
 from chaos.promises import Judge
@@ -173,3 +175,47 @@ def test_a_copy_already_on_its_way_when_its_series_moved_on_stays_excused() -> N
     judge._timers(job)
 
     assert [b.promise for b in judge.broken if b.promise == "one_timer_series"] == []
+
+
+@pytest.mark.xfail(strict=True, reason="adv7: a throttled GetAsyncInvoke after the flip excuses heard_in_seconds")
+def test_an_ending_heard_and_notified_late_after_a_throttled_ask_is_a_break() -> None:
+    """Bedrock Runtime's GetAsyncInvoke answers ThrottlingException (HTTP 429, "Your request was denied due to
+    exceeding the account quotas": Bedrock Runtime API reference, GetAsyncInvoke's Errors) without saying anything
+    of the job. The checker's heard_in_seconds excuse "the ending was known before its event came" looks at
+    Facts.asked, which holds every ATTEMPT (world._before_call appends before the call is made, throttled or not).
+    Here the one ask after Bedrock flipped was throttled, 29 s before the output's event reached the function: the
+    tracker did not know the ending, its event's check and rechecks were the promise, and it notified 20 minutes
+    later (the heard path broken: defect 4 or 6). The checker reports nothing."""
+    job = a_job()
+    job.kind = "watched"
+    trail = Trail(START)
+    day = facts(job, trail, fifo=False, window=set())
+    flips = job.flips
+    got = flips + timedelta(seconds=30)
+    day.asked[ARN] = [flips + timedelta(seconds=1)]  # an attempt, throttled: no answer, no "asked" entry
+    trail.add(flips + timedelta(seconds=1), "bedrock_fault", [ARN], "GetAsyncInvoke: error ThrottlingException")
+    day.event_received[ARN.rsplit("/", 1)[-1]] = got
+    day.records[ARN]["notifiedAt"] = (got + timedelta(minutes=20)).isoformat()
+
+    judge = Judge(day)
+    judge._heard(job)
+
+    assert [b.promise for b in judge.broken] == ["heard_in_seconds"]
+
+
+def test_an_ending_answered_before_its_event_came_stays_notifieds_to_judge() -> None:
+    """The excuse stays where Bedrock did answer after the flip, before the event: the ending was known."""
+    job = a_job()
+    job.kind = "watched"
+    trail = Trail(START)
+    day = facts(job, trail, fifo=False, window=set())
+    got = job.flips + timedelta(seconds=30)
+    day.asked[ARN] = [job.flips + timedelta(seconds=1)]
+    trail.add(job.flips + timedelta(seconds=1.2), "asked", [ARN], "Bedrock says Completed (sweep)")
+    day.event_received[ARN.rsplit("/", 1)[-1]] = got
+    day.records[ARN]["notifiedAt"] = (got + timedelta(minutes=20)).isoformat()
+
+    judge = Judge(day)
+    judge._heard(job)
+
+    assert judge.broken == []
