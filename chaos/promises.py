@@ -397,7 +397,9 @@ class Judge:
         got = f.event_received.get(job.arn.rsplit("/", 1)[-1])
         if got is None or job.kind != "watched" or job.flips > got + RECHECKS:
             return
-        if any(job.flips <= t < got for t in f.asked.get(job.arn, [])):
+        # Bedrock answered it (an attempt throttled or unanswered tells the tracker nothing): Facts.asked holds attempts
+        answered = [e.at for e in f.trail.entries if e.kind == "asked" and job.arn in e.subjects]
+        if any(job.flips <= t < got for t in answered):
             return  # the ending was known before its event came (the notification is then `notified`'s to judge)
         self._promise()
         record = f.records.get(job.arn, {})

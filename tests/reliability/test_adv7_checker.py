@@ -9,8 +9,6 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-import pytest
-
 from bench.day import START
 from chaos.faults import Faults, Rates
 from chaos.promises import Judge
@@ -177,7 +175,6 @@ def test_a_copy_already_on_its_way_when_its_series_moved_on_stays_excused() -> N
     assert [b.promise for b in judge.broken if b.promise == "one_timer_series"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="adv7: a throttled GetAsyncInvoke after the flip excuses heard_in_seconds")
 def test_an_ending_heard_and_notified_late_after_a_throttled_ask_is_a_break() -> None:
     """Bedrock Runtime's GetAsyncInvoke answers ThrottlingException (HTTP 429, "Your request was denied due to
     exceeding the account quotas": Bedrock Runtime API reference, GetAsyncInvoke's Errors) without saying anything
