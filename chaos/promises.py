@@ -51,7 +51,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tracking.callbacks import FAILED_ERROR, Callback
-from tracking.lifecycle import LEARN_EVERY, WINDOW_RETRY
+from tracking.lifecycle import LEARN_EVERY, LEASE_MARGIN, WINDOW_RETRY
 from tracking.polling import LEARN_AFTER
 
 from .workflows import FAILED as CALLBACK_FAILED
@@ -282,13 +282,14 @@ class Judge:
         # second finds it moved on and is dropped without a call (an intake delivered twice sets timer 1 twice)
         spans = [(sent, f.timer_received.get(mid, f.end), number) for mid, sent, _, number in timers]
 
-        def stale(received: datetime, number: int) -> bool:
+        def stale(sent: datetime, received: datetime, number: int) -> bool:
             """A copy whose number the series had passed when it came: the record's number drops it (a resubmission
-            with another callback sets timer 1 again, and the first copy may then come after timer 2 is set)."""
-            return any(n > number and s < received for s, _, n in spans)
+            with another callback sets timer 1 again, and the first copy may then come after timer 2 is set). Only a
+            copy already on its way when the higher number was set: one set after it is a second series."""
+            return any(n > number and sent <= s < received for s, _, n in spans)
 
         for sent, _, _ in spans:
-            flying = {number for s, r, number in spans if s <= sent < r and not stale(r, number)}
+            flying = {number for s, r, number in spans if s <= sent < r and not stale(s, r, number)}
             if len(flying) > 1:
                 self._break(
                     "one_timer_series",
@@ -302,13 +303,13 @@ class Judge:
         self._promise()
         first_seen = f.records.get(job.arn, {}).get("firstSeenAt")
         recorded = datetime.fromisoformat(str(first_seen).replace("Z", "+00:00")) if first_seen else f.end
-        for message_id, _, _, number in timers:
+        for message_id, sent, _, number in timers:
             got = f.timer_received.get(message_id)
             if got is None or got >= job.flips - timedelta(seconds=1) or (work == "listen" and number >= 2):
                 continue  # it ended, or a heard job's second timer was its last
             if got < recorded:
                 continue  # set by an intake whose write failed: no record holds the series yet (intake sets anew)
-            if stale(got, number):
+            if stale(sent, got, number):
                 continue  # its series had moved past it: dropped, rightly setting nothing
             age = got - job.submitted
             horizon = self._horizon(job.model, got, heard=work == "listen")
@@ -364,7 +365,8 @@ class Judge:
         # the window closed: sweeps' retries a minute or more apart are defect 7, not this
         times = [at for at, _ in inside]
         every = WINDOW_RETRY + SLACK
-        kept_trying = bool(times) and times[-1] >= closes - every
+        # the first retry at the lease's end (the run's deadline and LEASE_MARGIN): one late retry is defect 7 too
+        kept_trying = bool(times) and times[0] <= taken[0] + RUN + LEASE_MARGIN + every and times[-1] >= closes - every
         kept_trying = kept_trying and all(later - earlier <= every for earlier, later in itertools.pairwise(times))
         return kept_trying and all(refused for _, refused in inside)
 
@@ -395,7 +397,9 @@ class Judge:
         got = f.event_received.get(job.arn.rsplit("/", 1)[-1])
         if got is None or job.kind != "watched" or job.flips > got + RECHECKS:
             return
-        if any(job.flips <= t < got for t in f.asked.get(job.arn, [])):
+        # Bedrock answered it (an attempt throttled or unanswered tells the tracker nothing): Facts.asked holds attempts
+        answered = [e.at for e in f.trail.entries if e.kind == "asked" and job.arn in e.subjects]
+        if any(job.flips <= t < got for t in answered):
             return  # the ending was known before its event came (the notification is then `notified`'s to judge)
         self._promise()
         record = f.records.get(job.arn, {})
