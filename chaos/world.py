@@ -155,6 +155,8 @@ class Scenario:
         self.intake_received: dict[str, datetime] = {}
         self.kills: list[datetime] = []
         self.run_now: _Run | None = None
+        self.envs: dict[str, Runtime] = {}  # the execution environment of each kind (intake, checks, sweep)
+        self.hooks: dict[str, list[tuple[Any, str, Any]]] = {}  # ... and the hooks it set on the shared clients
         self.submissions: dict[str, list[str]] = {}
         self.handled_bodies: dict[str, int] = {}
         self.cb_rng = random.Random(seed * 7919 + 4)  # the workflows' own: the rest of the world as without them
@@ -248,7 +250,7 @@ class Scenario:
         RecordStore.count = lambda self, work: 0  # type: ignore[method-assign]
         try:
             with _environment(env), _simulated_backoff(self.clock), _hooked(self):
-                self.envs = {kind: self._environment() for kind in ("intake", "checks", "sweep")}
+                self._environments_start()
                 self._plan(span)
                 self._loop(START + span + DRAIN)
             return self._facts(START + span + DRAIN)
@@ -318,7 +320,7 @@ class Scenario:
         elif happening.kind == "sweep":
             self._sweep(happening.payload)
         elif happening.kind == "recycle":
-            self.envs[happening.payload] = self._environment()
+            self._environment(happening.payload)
             self.trail.add(self.clock(), "recycled", None, f"a new {happening.payload} environment")
 
     # -- jobs and their outputs ---------------------------------------------------------------------
@@ -394,8 +396,22 @@ class Scenario:
 
     # -- Lambda ------------------------------------------------------------------------------------
 
-    def _environment(self) -> Runtime:
-        runtime = Runtime.build(self.settings, session=self.session, clock=self.clock)  # type: ignore[arg-type]
+    def _environments_start(self) -> None:
+        for kind in ("intake", "checks", "sweep"):
+            self._environment(kind)
+
+    def _environments_gone(self) -> None:
+        for hooks in self.hooks.values():
+            self.session.release(hooks)
+
+    def _environment(self, kind: str) -> Runtime:
+        """A new execution environment for `kind` (the one before it, if any, is gone, its hooks with it)."""
+        if kind in self.envs:
+            self.session.release(self.hooks.pop(kind))
+        with self.session.environment() as hooks:
+            runtime = Runtime.build(self.settings, session=self.session, clock=self.clock)  # type: ignore[arg-type]
+        self.hooks[kind] = hooks
+        self.envs[kind] = runtime
         timers = runtime.tracker.timers
         if timers is not None:
             client = QueueClient(
@@ -431,7 +447,7 @@ class Scenario:
         except Killed as exc:
             self.kills.append(self.clock())
             self.trail.add(self.clock(), "killed", None, f"{label}: {exc}")
-            self.envs[kind] = self._environment()  # Lambda starts the next run in a new environment
+            self._environment(kind)  # Lambda starts the next run in a new environment
             return None
         except Exception as exc:  # noqa: BLE001 - the run failed, as Lambda reports it: its batch comes back
             self.trail.add(self.clock(), "function_error", None, f"{label}: {type(exc).__name__}: {exc}")
@@ -718,6 +734,7 @@ def _hooked(scenario: Scenario) -> Iterator[None]:
         yield
     finally:
         _CURRENT.remove(scenario)
+        scenario._environments_gone()  # its environments end with its day
 
 
 class SharedClients:
@@ -732,6 +749,7 @@ class SharedClients:
         self.session.events.register("before-send", _before_send)
         self.session.events.register("after-call.bedrock-runtime.GetAsyncInvoke", _after_call)
         self._clients: dict[tuple[Any, ...], Any] = {}
+        self._hooks: list[tuple[Any, str, Any]] | None = None
 
     def client(self, service: str, region_name: str | None = None, config: Any = None) -> Any:
         key = (service, region_name, repr(getattr(config, "retries", None)), getattr(config, "read_timeout", None),
@@ -739,8 +757,38 @@ class SharedClients:
         if key not in self._clients:
             client = self.session.client(service, region_name=region_name, config=config)  # type: ignore[call-overload]
             _no_real_timeouts(client)
+            self._record_hooks(client)
             self._clients[key] = client
         return self._clients[key]
+
+    @contextmanager
+    def environment(self) -> Iterator[list[tuple[Any, str, Any]]]:
+        """Within it, the hooks an execution environment's Runtime registers on the shared clients (its deadline
+        guard's) are kept in the list it yields, for `release` when the environment is gone: else every call would
+        go through the hooks of every environment the process ever made, and a worker's seeds grow slower."""
+        hooks: list[tuple[Any, str, Any]] = []
+        self._hooks = hooks
+        try:
+            yield hooks
+        finally:
+            self._hooks = None
+
+    @staticmethod
+    def release(hooks: list[tuple[Any, str, Any]]) -> None:
+        for events, name, handler in hooks:
+            events.unregister(name, handler)
+        hooks.clear()
+
+    def _record_hooks(self, client: Any) -> None:
+        events = client.meta.events
+        register = events.register
+
+        def recorded(event_name: str, handler: Any, *args: Any, **kwargs: Any) -> Any:
+            if self._hooks is not None:
+                self._hooks.append((events, event_name, handler))
+            return register(event_name, handler, *args, **kwargs)
+
+        events.register = recorded
 
 
 def _no_real_timeouts(client: Any) -> None:

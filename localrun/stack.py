@@ -227,7 +227,7 @@ def _list_moto_services_once() -> None:
         return listed
 
     list_of_moto_modules._listed_once = True  # type: ignore[attr-defined]
-    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+    backends.list_of_moto_modules = list_of_moto_modules
 
 
 def _make_item_writes_atomic() -> None:
