@@ -64,7 +64,7 @@ class IndexLag:
 
 
 _LAG = IndexLag()
-_LOCK = threading.RLock()
+LOCK = threading.RLock()  # held by every DynamoDB request (localrun.stack), and here
 
 
 def current() -> IndexLag:
@@ -93,7 +93,7 @@ def install() -> None:
                 return _original(self, table_name, keys, *args, **kwargs)
             from moto.dynamodb.models.dynamo_type import DynamoType
 
-            with _LOCK:
+            with LOCK:
                 table = self.get_table(table_name)
                 key = DynamoType(keys[table.hash_key_attr])  # the table has a hash key only, as template.yaml's
                 before = copy.deepcopy(table.items.get(key))
@@ -110,7 +110,7 @@ def install() -> None:
         index_name = kwargs.get("index_name") if "index_name" in kwargs else (args[7] if len(args) > 7 else None)
         if not index_name or not _LAG.max_seconds:
             return original_query(self, *args, **kwargs)
-        with _LOCK:
+        with LOCK:
             seen = _LAG.seen(self.name)
             saved = {key: self.items.get(key) for key in seen}
             for key, item in seen.items():

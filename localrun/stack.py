@@ -230,6 +230,27 @@ def _list_moto_services_once() -> None:
     backends.list_of_moto_modules = list_of_moto_modules
 
 
+def _answer_one_dynamodb_request_at_a_time() -> None:
+    """DynamoDB reads and writes an item atomically: a request never sees another's write half made. moto's threaded
+    server does its own work around the backend's: UpdateItem deep-copies the item before updating it (for
+    ReturnValues), GetItem serialises it, each outside any lock, and a copy taken while another thread adds to the
+    item's attributes fails ("dictionary changed size during iteration", answered 500), as seen on a loaded machine
+    with ten submissions adding callbacks to one record at once. Every DynamoDB request runs whole under
+    index_lag's lock, the first that its writes take (then the write lock), so that the order stays one."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_one_at_a_time", False):
+        return
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with index_lag.LOCK:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    DynamoHandler._one_at_a_time = True  # type: ignore[attr-defined]
+
+
 def _make_item_writes_atomic() -> None:
     """DynamoDB applies each conditional write atomically; moto's threaded server does not, so two
     concurrent UpdateItem calls can both pass one condition. The stack serialises moto's item writes so
@@ -293,6 +314,7 @@ class LocalAws:
     def start(self) -> LocalAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         _make_item_writes_atomic()
+        _answer_one_dynamodb_request_at_a_time()
         _deliver_events_as_eventbridge_does()
         _answer_eventbridge_configuration_as_s3_does()
         _keep_the_cause_of_a_task_failure()
