@@ -19,7 +19,6 @@ from .notifier import Notifier
 from .polling import Durations, forced, next_check_at, worth_asking
 from .records import (
     CALLBACK_PREFIX,
-    CALLBACKS_PER_WRITE,
     LISTEN,
     POLL,
     TIMED,
@@ -27,6 +26,7 @@ from .records import (
     Record,
     RecordStore,
     invocation_id,
+    marking_writes,
 )
 from .telemetry import (
     ENDINGS_TOO_OLD_TO_NOTIFY,
@@ -521,13 +521,13 @@ class Tracker:
         message = self.notifier.message(record) if pending else {}
         sends = _Sends()
         budgeted: set[Channel] = set()  # each channel's first send is in _send_time; a further one checks the time
-        named = 0  # the callbacks so far: mark_delivered records CALLBACKS_PER_WRITE of them a write
+        named = 0  # the callbacks so far: mark_delivered records them in marking_writes(named) writes
         for channel, key in pending:
             attempted = False  # an OutOfTime before the send sent nothing (the channel's last call may have)
             named += key.startswith(CALLBACK_PREFIX)
             try:
                 if channel in budgeted:
-                    writes = max(1, -(-named // CALLBACKS_PER_WRITE))  # to record what went, this one too
+                    writes = marking_writes(named)  # to record what went, this one too
                     self._require(channel.worst_case + DYNAMODB.worst_case * writes, deadline)
                 budgeted.add(channel)
                 attempted = True
@@ -560,8 +560,7 @@ class Tracker:
         it (_send_time, _send_each) is one write's, and another's only as long as the sends took less than theirs."""
         named = {*sends.sent, *sends.abandoned, *sends.gone, *sends.unanswered}
         callbacks = sum(key.startswith(CALLBACK_PREFIX) for key in named)
-        splits = max(0, -(-(callbacks - CALLBACKS_PER_WRITE) // CALLBACKS_PER_WRITE))  # 25 callbacks a write
-        return self.clock() + DYNAMODB.worst_case * (splits + 2) <= deadline
+        return self.clock() + DYNAMODB.worst_case * (marking_writes(callbacks) + 1) <= deadline
 
     def _retry_in_window(
         self, record: Record, deadline: datetime, window: datetime, *, unknown: bool, opened: datetime | None = None

@@ -159,6 +159,12 @@ class DueItem:
         )
 
 
+def marking_writes(callbacks: int) -> int:
+    """The writes mark_delivered makes to record what a run sent to `callbacks` callbacks (CALLBACKS_PER_WRITE a
+    write), besides the second one a callback added while sending calls for."""
+    return max(1, -(-callbacks // CALLBACKS_PER_WRITE))
+
+
 def callback_key(callback: Callback) -> str:
     """The attribute that holds a callback, and names its state among the record's channels."""
     return CALLBACK_PREFIX + callback.fingerprint
