@@ -52,7 +52,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 WAIT_FOR_JOB = Path(__file__).resolve().parent.parent / "examples" / "wait-for-job.asl.json"
 
 
-_serialize_writes = threading.Lock()
+_serialize_writes = threading.RLock()  # moto's transact_write_items calls its own put_item: one thread, twice
 
 
 @dataclass

@@ -50,11 +50,6 @@ class SelfDeadlockProbe:
             self._lock.release()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adv8: moto's transact_write_items calls its own put_item: the plain write lock is taken twice by one "
-    "thread, and (under index_lag.LOCK) every later DynamoDB request waits for good",
-)
 def test_a_transact_write_items_answers_and_writes_its_items(
     stack: LocalAws, resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
